@@ -1,0 +1,187 @@
+// SwiftletKernels — the C kernels under Swiftlet's GPT.
+//
+// Conventions (every kernel follows them):
+// - fp32, row-major (C order). Dimension letters: B batch, T time (sequence), C channels,
+//   OC output channels, N rows (= B*T where a kernel does not care about time), H heads,
+//   hs head size (C = H*hs), V vocabulary size, Vp padded vocabulary (row stride of logits).
+// - Outputs first, inputs next, sizes last. Sizes are `int`; index math is done in size_t.
+// - Forward kernels overwrite their outputs. Backward kernels ADD into every gradient buffer
+//   (+=), as llm.c does: the caller zeroes gradients, and gradient accumulation comes free.
+//   A gradient pointer that may be NULL says so; NULL skips that gradient.
+// - Results never depend on the thread count: threads split disjoint outputs and every sum is
+//   done in a fixed order. Results may differ in the last bits between ISA paths (FMA).
+// - The kernels trust their arguments. Shape checks live in the Swift wrappers.
+// - A naive reference sits beside each fast kernel (`*_reference`, or the naive attention):
+//   it is the test oracle and the benchmark baseline.
+#ifndef SWIFTLET_KERNELS_H
+#define SWIFTLET_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Runtime: ISA path and threads
+
+/// Instruction-set paths, best last. The active path is the best this CPU supports unless the
+/// environment variable SWIFTLET_ISA (portable | avx2 | avx512) or swl_isa_set chooses another.
+typedef enum {
+    SWL_ISA_PORTABLE = 0,  // plain C, any CPU
+    SWL_ISA_AVX2 = 1,      // AVX2 + FMA
+    SWL_ISA_AVX512 = 2,    // AVX-512 F/BW/VL + FMA
+} swl_isa;
+
+swl_isa swl_isa_best(void);            // best path this CPU supports
+swl_isa swl_isa_active(void);          // path the kernels use now
+int swl_isa_set(swl_isa isa);          // 0 on success, -1 if this CPU lacks it (nothing changes)
+const char *swl_isa_name(swl_isa isa); // "portable", "avx2", "avx512"
+
+int swl_openmp_enabled(void);          // 1 if built with OpenMP, else 0 (single-threaded)
+int swl_threads_get(void);             // threads the next parallel kernel will use
+void swl_threads_set(int n);           // n >= 1; overrides OMP_NUM_THREADS
+
+// ---------------------------------------------------------------------------------------------
+// Linear: out = x·Wᵀ + b
+// x is (N,C), weight is (OC,C) as in PyTorch, bias is (OC) or NULL, out is (N,OC).
+
+void swl_linear_forward(float *out, const float *x, const float *weight, const float *bias,
+                        int N, int C, int OC);
+/// dx (N,C) += dout·W; dweight (OC,C) += doutᵀ·x; dbias (OC) += Σ_rows dout. Any may be NULL.
+void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *dout,
+                         const float *x, const float *weight, int N, int C, int OC);
+void swl_linear_forward_reference(float *out, const float *x, const float *weight,
+                                  const float *bias, int N, int C, int OC);
+void swl_linear_backward_reference(float *dx, float *dweight, float *dbias, const float *dout,
+                                   const float *x, const float *weight, int N, int C, int OC);
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm over the last dim: biased variance, rstd = 1/sqrt(var + eps).
+// x, out are (N,C); weight, bias are (C) (bias may be NULL); mean, rstd are (N), saved for backward.
+
+void swl_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
+                           const float *weight, const float *bias, int N, int C, float eps);
+/// dbias may be NULL (no bias).
+void swl_layernorm_backward(float *dx, float *dweight, float *dbias, const float *dout,
+                            const float *x, const float *weight, const float *mean,
+                            const float *rstd, int N, int C);
+
+// ---------------------------------------------------------------------------------------------
+// Pointwise activations over n elements. Backward: dx += dout·f'(x).
+
+void swl_gelu_tanh_forward(float *out, const float *x, size_t n);   // GPT-2 / llm.c
+void swl_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n);
+void swl_gelu_erf_forward(float *out, const float *x, size_t n);    // PyTorch nn.GELU()
+void swl_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n);
+void swl_relu_forward(float *out, const float *x, size_t n);
+void swl_relu_backward(float *dx, const float *dout, const float *x, size_t n);
+
+/// out = a + b (n elements). Backward: da += dout, db += dout.
+void swl_residual_forward(float *out, const float *a, const float *b, size_t n);
+void swl_residual_backward(float *da, float *db, const float *dout, size_t n);
+
+/// Inverted dropout with a counter-based RNG: element i is kept iff hash(seed, i) ≥ p, and kept
+/// elements are scaled by 1/(1-p). The mask is recomputed in backward, so none is stored, and it
+/// does not depend on the thread count. p = 0 copies.
+void swl_dropout_forward(float *out, const float *x, size_t n, float p, uint64_t seed);
+void swl_dropout_backward(float *dx, const float *dout, size_t n, float p, uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// Fused causal softmax over attention scores.
+// scores, probs are (BH,T,T) with BH = B*H. probs[i,j] = exp(scale·s[i,j]) / Σ_{j'≤i} exp(scale·s[i,j'])
+// for j ≤ i and exactly 0 above the diagonal. Entries of `scores` above the diagonal are never read.
+
+void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale);
+/// dscores += scale·p·(dp − Σ_j p·dp) on and below the diagonal; dprobs above it are never read.
+void swl_causal_softmax_backward(float *dscores, const float *dprobs, const float *probs,
+                                 int BH, int T, float scale);
+
+// ---------------------------------------------------------------------------------------------
+// Causal self-attention. q, k, v, out are (B,H,T,hs); scale = 1/sqrt(hs); key j is visible to
+// query i iff j ≤ i.
+
+/// Naive attention: materializes the (B,H,T,T) probabilities in `att` (kept for backward).
+void swl_attention_naive_forward(float *out, float *att, const float *q, const float *k,
+                                 const float *v, int B, int H, int T, int hs);
+/// scratch is (B,H,T,T) floats: the materialized score gradients.
+void swl_attention_naive_backward(float *dq, float *dk, float *dv, float *scratch,
+                                  const float *dout, const float *q, const float *k,
+                                  const float *v, const float *att, int B, int H, int T, int hs);
+
+/// Flash attention: tiles over queries and keys with an online softmax, skips key tiles above the
+/// diagonal, and saves only the per-row logsumexp `lse` (B,H,T) of the scaled scores. Extra memory
+/// is O(T·hs) per thread, never O(T²).
+void swl_attention_flash_forward(float *out, float *lse, const float *q, const float *k,
+                                 const float *v, int B, int H, int T, int hs);
+/// Recomputes the probabilities from q, k and lse. `out` is the forward's output.
+void swl_attention_flash_backward(float *dq, float *dk, float *dv, const float *dout,
+                                  const float *q, const float *k, const float *v,
+                                  const float *out, const float *lse, int B, int H, int T, int hs);
+
+/// Head layout changes around attention.
+/// qkv is (B,T,3C) as c_attn writes it (q, k, v in that order; head h is columns h·hs…(h+1)·hs−1
+/// of each); q, k, v are (B,H,T,hs).
+void swl_split_heads_forward(float *q, float *k, float *v, const float *qkv,
+                             int B, int T, int H, int hs);
+void swl_split_heads_backward(float *dqkv, const float *dq, const float *dk, const float *dv,
+                              int B, int T, int H, int hs);
+/// y (B,H,T,hs) → out (B,T,H·hs).
+void swl_merge_heads_forward(float *out, const float *y, int B, int T, int H, int hs);
+void swl_merge_heads_backward(float *dy, const float *dout, int B, int T, int H, int hs);
+
+// ---------------------------------------------------------------------------------------------
+// Cross-entropy fused with softmax over the vocabulary.
+// logits are (N,Vp) with row stride Vp ≥ V (columns V…Vp−1 are padding, never read);
+// targets are (N) int32 in [0,V) or −1 (ignored). losses (N): per-row loss, 0 for ignored rows.
+// lse (N): per-row logsumexp, saved for backward.
+
+/// Returns the mean loss over non-ignored rows (0 if every row is ignored).
+float swl_crossentropy_forward(float *losses, float *lse, const float *logits,
+                               const int32_t *targets, int N, int V, int Vp);
+/// dlogits (N,Vp) += dloss·(softmax − onehot)/count over non-ignored rows; padding and ignored
+/// rows are left untouched.
+void swl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
+                               const int32_t *targets, int N, int V, int Vp, float dloss);
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings and positions.
+// idx is (B,T) int32 in [0,V); wte is (V,C); wpe is (≥T,C) or NULL (no learned positions).
+
+/// out[b,t] = wte[idx[b,t]] + wpe[t].
+void swl_embedding_forward(float *out, const int32_t *idx, const float *wte, const float *wpe,
+                           int B, int T, int C);
+/// dwte rows accumulate over repeated ids; dwpe (may be NULL) rows 0…T−1.
+void swl_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *idx,
+                            int B, int T, int C);
+
+/// Sinusoidal table (T,C): pe[t,2i] = sin(t / base^(2i/C)), pe[t,2i+1] = cos(t / base^(2i/C)).
+void swl_sinusoidal_table(float *table, int T, int C, float base);
+
+/// Rotary position embedding on (B,H,T,hs) with hs even, rotating interleaved pairs
+/// (x[2i], x[2i+1]) by angle (pos_offset + t)·base^(−2i/hs). out may equal x.
+void swl_rope_forward(float *out, const float *x, int B, int H, int T, int hs, float base,
+                      int pos_offset);
+/// dx += rotation by the negative angle of dout.
+void swl_rope_backward(float *dx, const float *dout, int B, int H, int T, int hs, float base,
+                       int pos_offset);
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer over flat buffers.
+
+/// AdamW with PyTorch semantics on n parameters; t is the 1-based number of this update:
+/// p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+/// p ← p − lr·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + eps).
+void swl_adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
+                      float lr, float beta1, float beta2, float eps, float weight_decay, int t);
+
+/// Σ x² in double, summed in fixed-size blocks in a fixed order (thread-count independent).
+double swl_sum_of_squares(const float *x, size_t n);
+/// x ← x·s.
+void swl_scale(float *x, size_t n, float s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif  // SWIFTLET_KERNELS_H

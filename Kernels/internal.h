@@ -1,0 +1,37 @@
+// Private helpers shared by the kernel files: OpenMP shims and ISA target attributes.
+// Never included from the public header (C settings do not reach the Swift importer).
+#ifndef SWIFTLET_INTERNAL_H
+#define SWIFTLET_INTERNAL_H
+
+#include "SwiftletKernels.h"
+
+// omp.h is not on any default include path here, so declare the few runtime calls we use.
+#ifdef _OPENMP
+int omp_get_max_threads(void);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+void omp_set_num_threads(int n);
+#define SWL_PARALLEL_FOR _Pragma("omp parallel for schedule(static)")
+#else
+static inline int omp_get_max_threads(void) { return 1; }
+static inline int omp_get_thread_num(void) { return 0; }
+static inline int omp_get_num_threads(void) { return 1; }
+static inline void omp_set_num_threads(int n) { (void)n; }
+#define SWL_PARALLEL_FOR
+#endif
+
+// Per-function ISA targets: the file compiles without -march, and dispatch picks at run time.
+#if defined(__x86_64__) || defined(__i386__)
+#define SWL_HAS_X86 1
+#define SWL_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,avx2")))
+#define SWL_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define SWL_HAS_X86 0
+#define SWL_TARGET_AVX512
+#define SWL_TARGET_AVX2
+#endif
+
+#define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif  // SWIFTLET_INTERNAL_H

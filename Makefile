@@ -1,0 +1,42 @@
+# Swiftlet — build, test, run.  `make help` lists the targets.
+SWIFT ?= swift
+RELEASE_BIN = .build/release/swiftlet
+
+.PHONY: help deps build release test demo bench info clean
+
+help:
+	@echo "make demo    - train a small character model on tinyshakespeare (~3 min) and sample from it"
+	@echo "make test    - install what is missing, build, run every test"
+	@echo "make build   - debug build        make release - optimized build"
+	@echo "make bench   - benchmark harness (kernels, attention, training step)"
+	@echo "make info    - OpenMP, threads and ISA path in use"
+
+# OpenMP runtime: Debian's libomp-dev. Installed only when missing (needs root, as on CI).
+deps:
+	@if [ ! -e /usr/lib/x86_64-linux-gnu/libomp5.so ] && [ ! -e /usr/lib/aarch64-linux-gnu/libomp5.so ]; then \
+		echo "installing libomp-dev (OpenMP runtime)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libomp-dev; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --no-parallel
+
+demo: release
+	$(RELEASE_BIN) train --preset tiny --out runs/demo
+	$(RELEASE_BIN) sample --checkpoint runs/demo/last.safetensors --prompt "ROMEO:" --max-new-tokens 300
+
+bench: release
+	$(RELEASE_BIN) bench
+
+info: release
+	$(RELEASE_BIN) info
+
+clean:
+	rm -rf .build

@@ -1,0 +1,63 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes files so that a reader sees either the old file or the whole new one, never a torn
+/// one: write a temporary file beside the target, fsync it, rename it over the target, fsync
+/// the directory.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw AtomicFileError.cannotWrite(url.path, errnoText()) }
+        var written = 0
+        let ok: Bool = data.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += n
+            }
+            return fsync(descriptor) == 0
+        }
+        let failure = ok ? nil : errnoText()
+        close(descriptor)
+        if let failure {
+            unlink(temporary.path)
+            throw AtomicFileError.cannotWrite(url.path, failure)
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = errnoText()
+            unlink(temporary.path)
+            throw AtomicFileError.cannotWrite(url.path, reason)
+        }
+        let directoryDescriptor = open(directory.path, O_RDONLY)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+public enum AtomicFileError: Error, CustomStringConvertible {
+    case cannotWrite(String, String)
+
+    public var description: String {
+        switch self {
+        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+
+/// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
+/// header length N, N bytes of JSON `{"name": {"dtype", "shape", "data_offsets": [begin, end]},
+/// "__metadata__": {String: String}}`, then the raw little-endian data. Offsets are relative to
+/// the start of the data.
+///
+/// Reading validates everything before trusting it — header length, JSON, dtypes, shapes,
+/// offsets, overlaps — so a truncated, corrupted or foreign file gives an error that names the
+/// file and the problem, never a crash.
+public struct SafeTensors: Sendable {
+    /// Element types this project reads and writes.
+    public enum DType: String, Sendable, CaseIterable {
+        case float32 = "F32"
+        case int32 = "I32"
+        case float16 = "F16"
+        case bfloat16 = "BF16"
+        case uint16 = "U16"
+        case int64 = "I64"
+        case uint8 = "U8"
+
+        public var byteSize: Int {
+            switch self {
+            case .float32, .int32: 4
+            case .float16, .bfloat16, .uint16: 2
+            case .int64: 8
+            case .uint8: 1
+            }
+        }
+    }
+
+    /// One tensor's description; its bytes are `data[byteRange]`.
+    public struct Entry: Sendable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        let byteRange: Range<Int>
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// Where the bytes came from, for error messages.
+    public let source: String
+    /// `__metadata__`, string to string.
+    public let metadata: [String: String]
+    /// Tensors in file order (by data offset).
+    public let entries: [Entry]
+    private let index: [String: Int]
+    private let data: Data  // the data section only
+
+    /// Header lengths above this are refused as corrupt (real headers are kilobytes).
+    static let maximumHeaderLength = 100 << 20
+
+    public init(contentsOf url: URL) throws {
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            throw SafeTensorsError(source: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        try self.init(bytes: bytes, source: url.path)
+    }
+
+    public init(bytes: Data, source: String = "<memory>") throws {
+        func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
+        let bytes = bytes.startIndex == 0 ? bytes : Data(bytes)
+        guard bytes.count >= 8 else {
+            throw fail("file is \(bytes.count) bytes, too short for a safetensors header (truncated or not safetensors)")
+        }
+        var headerLength: UInt64 = 0
+        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
+            throw fail("header length \(headerLength) is implausible (not a safetensors file, or corrupted)")
+        }
+        guard 8 + Int(headerLength) <= bytes.count else {
+            throw fail("header says \(headerLength) bytes but the file has only \(bytes.count - 8) after the length (truncated)")
+        }
+        let headerBytes = bytes[8..<(8 + Int(headerLength))]
+        guard headerBytes.first == UInt8(ascii: "{"),
+              let json = try? JSONSerialization.jsonObject(with: headerBytes),
+              let header = json as? [String: Any]
+        else { throw fail("header is not a JSON object (not a safetensors file, or corrupted)") }
+
+        let dataSection = bytes[(8 + Int(headerLength))...]
+        let dataCount = dataSection.count
+        var metadata: [String: String] = [:]
+        var entries: [Entry] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (key, item) in map {
+                    guard let text = item as? String else { throw fail("__metadata__[\(key)] is not a string") }
+                    metadata[key] = text
+                }
+                continue
+            }
+            guard let info = value as? [String: Any] else { throw fail("entry \(name) is not an object") }
+            guard let dtypeName = info["dtype"] as? String else { throw fail("entry \(name) has no dtype") }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("entry \(name) has dtype \(dtypeName), which Swiftlet does not read")
+            }
+            guard let rawShape = info["shape"] as? [Any] else { throw fail("entry \(name) has no shape") }
+            var shape: [Int] = []
+            for dimension in rawShape {
+                guard let number = dimension as? NSNumber, let extent = Int(exactly: number.doubleValue),
+                      extent >= 0, extent < (1 << 40)
+                else { throw fail("entry \(name) has an invalid shape \(rawShape)") }
+                shape.append(extent)
+            }
+            guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
+                  let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
+                  let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue),
+                  begin >= 0, begin <= end
+            else { throw fail("entry \(name) has invalid data_offsets") }
+            guard end <= dataCount else {
+                throw fail("entry \(name) ends at byte \(end) but the data section has \(dataCount) bytes (truncated)")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { partial, extent in
+                let product = partial.0.multipliedReportingOverflow(by: extent)
+                return (product.partialValue, partial.1 || product.overflow)
+            }
+            guard !overflow, count.multipliedReportingOverflow(by: dtype.byteSize).partialValue == end - begin else {
+                throw fail("entry \(name): shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, offsets give \(end - begin)")
+            }
+            entries.append(Entry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end))
+        }
+        entries.sort { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
+        for (previous, next) in zip(entries, entries.dropFirst())
+        where previous.byteRange.upperBound > next.byteRange.lowerBound {
+            throw fail("entries \(previous.name) and \(next.name) overlap")
+        }
+        self.source = source
+        self.metadata = metadata
+        self.entries = entries
+        self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+        self.data = Data(dataSection)
+    }
+
+    /// Tensor names in file order.
+    public var names: [String] { entries.map(\.name) }
+
+    public func entry(_ name: String) throws -> Entry {
+        guard let position = index[name] else {
+            throw SafeTensorsError(source: source, reason: "no tensor named \(name)")
+        }
+        return entries[position]
+    }
+
+    public func contains(_ name: String) -> Bool { index[name] != nil }
+
+    /// The elements of an F32 tensor.
+    public func floats(_ name: String) throws -> [Float] {
+        let entry = try entry(name)
+        guard entry.dtype == .float32 else {
+            throw SafeTensorsError(source: source, reason: "tensor \(name) is \(entry.dtype.rawValue), expected F32")
+        }
+        return read(entry, as: Float.self)
+    }
+
+    /// The elements of an I32 tensor.
+    public func int32s(_ name: String) throws -> [Int32] {
+        let entry = try entry(name)
+        guard entry.dtype == .int32 else {
+            throw SafeTensorsError(source: source, reason: "tensor \(name) is \(entry.dtype.rawValue), expected I32")
+        }
+        return read(entry, as: Int32.self)
+    }
+
+    /// An F32 tensor with its shape.
+    public func tensor(_ name: String) throws -> Tensor {
+        let entry = try entry(name)
+        return try Tensor(shape: entry.shape, values: floats(name))
+    }
+
+    /// Raw bytes of a tensor (little-endian).
+    public func bytes(_ name: String) throws -> Data {
+        let entry = try entry(name)
+        return data[entry.byteRange]
+    }
+
+    private func read<Element>(_ entry: Entry, as type: Element.Type) -> [Element] {
+        let count = entry.count
+        return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            data.withUnsafeBytes { raw in
+                let source = UnsafeRawBufferPointer(rebasing: raw[entry.byteRange])
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            }
+            initialized = count
+        }
+    }
+}
+
+/// A safetensors file could not be read. Says which file and what is wrong.
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    public let source: String
+    public let reason: String
+    public var description: String { "\(source): \(reason)" }
+}
+
+/// Builds a safetensors file in memory: tensors are laid out in the order they are added.
+public struct SafeTensorsWriter {
+    private var header: [(name: String, dtype: SafeTensors.DType, shape: [Int], range: Range<Int>)] = []
+    private var payload = Data()
+    public var metadata: [String: String] = [:]
+
+    public init(metadata: [String: String] = [:]) { self.metadata = metadata }
+
+    public mutating func add(_ name: String, floats: [Float], shape: [Int]) throws {
+        try floats.withUnsafeBytes { try add(name, dtype: .float32, shape: shape, count: floats.count, bytes: $0) }
+    }
+
+    public mutating func add(_ name: String, floats: UnsafeBufferPointer<Float>, shape: [Int]) throws {
+        try add(name, dtype: .float32, shape: shape, count: floats.count, bytes: UnsafeRawBufferPointer(floats))
+    }
+
+    public mutating func add(_ name: String, int32s: [Int32], shape: [Int]) throws {
+        try int32s.withUnsafeBytes { try add(name, dtype: .int32, shape: shape, count: int32s.count, bytes: $0) }
+    }
+
+    public mutating func add(_ name: String, tensor: Tensor) throws {
+        try add(name, floats: tensor.values, shape: tensor.shape)
+    }
+
+    private mutating func add(
+        _ name: String, dtype: SafeTensors.DType, shape: [Int], count: Int, bytes: UnsafeRawBufferPointer
+    ) throws {
+        guard name != "__metadata__", !header.contains(where: { $0.name == name }) else {
+            throw KernelError.invalidArgument("duplicate or reserved tensor name \(name)")
+        }
+        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
+            throw KernelError.invalidShape("tensor \(name): shape \(shape) does not hold \(count) elements")
+        }
+        let begin = payload.count
+        payload.append(contentsOf: bytes)
+        header.append((name, dtype, shape, begin..<payload.count))
+    }
+
+    /// The complete file: header padded with spaces to a multiple of 8 bytes, then the data.
+    public func serialized() -> Data {
+        var json = "{"
+        var first = true
+        if !metadata.isEmpty {
+            let fields = metadata.keys.sorted().map { "\(Self.quote($0)):\(Self.quote(metadata[$0]!))" }
+            json += "\"__metadata__\":{\(fields.joined(separator: ","))}"
+            first = false
+        }
+        for entry in header {
+            if !first { json += "," }
+            first = false
+            let shape = entry.shape.map(String.init).joined(separator: ",")
+            json += "\(Self.quote(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],"
+                + "\"data_offsets\":[\(entry.range.lowerBound),\(entry.range.upperBound)]}"
+        }
+        json += "}"
+        var headerBytes = Data(json.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(UInt8(ascii: " ")) }
+        var file = Data(capacity: 8 + headerBytes.count + payload.count)
+        var length = UInt64(headerBytes.count).littleEndian
+        withUnsafeBytes(of: &length) { file.append(contentsOf: $0) }
+        file.append(headerBytes)
+        file.append(payload)
+        return file
+    }
+
+    /// Writes the file atomically.
+    public func write(to url: URL) throws {
+        try AtomicFile.write(serialized(), to: url)
+    }
+
+    /// A JSON string literal.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
