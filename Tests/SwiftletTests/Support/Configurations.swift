@@ -1,3 +1,5 @@
+import Foundation
+import Testing
 import Swiftlet
 
 /// Runs `body` once per ISA path this CPU supports and per thread count, restoring the runtime
