@@ -181,6 +181,20 @@ double swl_sum_of_squares(const float *x, size_t n);
 /// x ← x·s.
 void swl_scale(float *x, size_t n, float s);
 
+
+// ---------------------------------------------------------------------------------------------
+// Incremental decoding against a KV cache.
+// q is (B,H,hs): one new query per head. kcache, vcache are (B,H,maxT,hs) with positions
+// 0…L−1 valid (the new token's own key and value already written at L−1); out is (B,H,hs).
+// Work is split over (b, h, key chunk of SWL_DECODE_CHUNK keys); each chunk keeps its own max,
+// sum and partial output, merged in chunk order, so results do not depend on the thread count.
+
+#define SWL_DECODE_CHUNK 256
+/// Floats of scratch swl_attention_decode needs.
+size_t swl_attention_decode_scratch_floats(int B, int H, int L, int hs);
+void swl_attention_decode(float *out, float *scratch, const float *q, const float *kcache,
+                          const float *vcache, int B, int H, int L, int maxT, int hs);
+
 #ifdef __cplusplus
 }
 #endif
