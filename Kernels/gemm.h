@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-/// Element (i, j) of a view is data[i·row_stride + j·col_stride].
+/// Element (i, j) of a view is data[i·row_stride + j·col_stride]; one of the strides is 1.
 typedef struct {
     const float *data;
     size_t row_stride;
@@ -32,9 +32,15 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
 typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
                                      int kc);
 
+/// dst[k·dst_stride + i] = src[i·src_stride + k] for 8 rows i and kc columns k: the packing
+/// step for an operand stored contiguously along K.
+typedef void (*swl_gemm_transpose8)(float *dst, size_t dst_stride, const float *src,
+                                    size_t src_stride, int kc);
+
 /// A micro-kernel with its register tile and the cache blocking that suits it.
 typedef struct {
     swl_gemm_microkernel kernel;
+    swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
 } swl_gemm_path;
