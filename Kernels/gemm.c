@@ -169,8 +169,9 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     }
 }
 
-// Packing a whole operand costs this much memory at most; larger problems pack both per tile.
-enum { WHOLE_OPERAND_LIMIT = 16 << 20 };  // floats (64 MiB)
+// A whole packed operand is worth it only while it stays in the last-level cache; larger
+// operands (dout·W with a 50k vocabulary) are packed per tile from memory instead.
+enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
 
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
@@ -186,6 +187,11 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     // wide row of tiles. Small problems get tiles no larger than they need.
     plan.mc = SWL_MIN(whole_b ? path->mc / 2 : path->mc, round_up(M, path->mr));
     plan.nc = SWL_MIN(whole_b ? path->nc * 4 : path->nc, round_up(N, path->nr));
+    if (!whole_a && !whole_b) {
+        // Both operands come from memory per tile: one wide tile per thread reads A once each.
+        int share = round_up((N + omp_get_max_threads() - 1) / omp_get_max_threads(), path->nr);
+        plan.nc = SWL_MIN(path->nc * 2, SWL_MAX(plan.nc, share));
+    }
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
     const int tiles = plan.tiles_m * plan.tiles_n;

@@ -159,6 +159,21 @@ private struct LinearProblem {
         }
     }
 
+    /// Operands too large to pack whole (over 4M floats each) take the pack-per-tile path.
+    @Test func largeOperandsMatchReferenceAndAreThreadIndependent() throws {
+        let p = LinearProblem(N: 64, C: 66_000, OC: 72, seed: 61)
+        let reference = LinearKernel.reference.forward(x: p.x, weight: p.weight, bias: p.bias, N: p.N, C: p.C, OC: p.OC)
+        let referenceGrads = LinearKernel.reference.gradients(dout: p.dout, x: p.x, weight: p.weight, N: p.N, C: p.C, OC: p.OC)
+        try expectThreadIndependent("linear N=64 C=66000 OC=72") {
+            let out = LinearKernel.fast.forward(x: p.x, weight: p.weight, bias: p.bias, N: p.N, C: p.C, OC: p.OC)
+            let grads = LinearKernel.fast.gradients(dout: p.dout, x: p.x, weight: p.weight, N: p.N, C: p.C, OC: p.OC)
+            expectClose(out, reference, atol: Self.tolerance(sumLength: p.C), "\(Runtime.instructionSet) out")
+            expectClose(grads.dx, referenceGrads.dx, atol: Self.tolerance(sumLength: p.OC), "\(Runtime.instructionSet) dx")
+            expectClose(grads.dweight, referenceGrads.dweight, atol: Self.tolerance(sumLength: p.N), "\(Runtime.instructionSet) dW")
+            return [out, grads.dx, grads.dweight]
+        }
+    }
+
     @Test(arguments: [LinearKernel.fast, .reference])
     fileprivate func backwardAccumulates(kernel: LinearKernel) throws {
         let p = LinearProblem(N: 17, C: 37, OC: 45, seed: 31)
