@@ -147,12 +147,12 @@ public struct SequentialBatches: Sequence, Sendable {
         let windows = windowCount
         return AnyIterator {
             guard window < windows else { return nil }
-            let rows = min(batchSize, windows - window)
+            let rows = Swift.min(batchSize, windows - window)
             var inputs = [Int32](repeating: 0, count: rows * blockSize)
             var targets = [Int32](repeating: -1, count: rows * blockSize)
             for row in 0..<rows {
                 let start = (window + row) * blockSize
-                let available = min(blockSize + 1, data.count - start)
+                let available = Swift.min(blockSize + 1, data.count - start)
                 let ids = data.tokens(start..<(start + available))
                 for t in 0..<(available - 1) {
                     inputs[row * blockSize + t] = ids[t]
