@@ -15,9 +15,15 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var trainSampler: BatchSampler.State
     /// The validation batch sampler, when validation batches are drawn at random.
     public var validationSampler: BatchSampler.State?
-    /// Every other random generator by role (for example `"dropout"`), so dropout masks and
-    /// any other draws continue their sequences.
+    /// The model's dropout stream: masks derive from (`dropoutSeed`, `dropoutPassCount`).
+    public var dropoutSeed: UInt64
+    /// Training forward passes run so far (see `GPT.dropoutPassCount`).
+    public var dropoutPassCount: UInt64
+    /// Every other random generator by role, so any other draws continue their sequences.
     public var generators: [String: RandomGenerator]
+    /// The optimizer and schedule settings the run was using, so a resume continues with the
+    /// same ones.
+    public var trainer: TrainerSettings?
     /// The lowest validation loss so far (the one `best.safetensors` holds), if any.
     public var bestValidationLoss: Float?
     /// Free-form settings of the run (learning rate, schedule, batch size …) that a resumed run
@@ -26,7 +32,8 @@ public struct TrainingState: Codable, Equatable, Sendable {
 
     public init(
         step: Int, optimizerStep: Int, schedulePosition: Int, trainSampler: BatchSampler.State,
-        validationSampler: BatchSampler.State? = nil, generators: [String: RandomGenerator] = [:],
+        validationSampler: BatchSampler.State? = nil, dropoutSeed: UInt64 = 0, dropoutPassCount: UInt64 = 0,
+        generators: [String: RandomGenerator] = [:], trainer: TrainerSettings? = nil,
         bestValidationLoss: Float? = nil, settings: [String: String] = [:]
     ) {
         self.step = step
@@ -34,7 +41,10 @@ public struct TrainingState: Codable, Equatable, Sendable {
         self.schedulePosition = schedulePosition
         self.trainSampler = trainSampler
         self.validationSampler = validationSampler
+        self.dropoutSeed = dropoutSeed
+        self.dropoutPassCount = dropoutPassCount
         self.generators = generators
+        self.trainer = trainer
         self.bestValidationLoss = bestValidationLoss
         self.settings = settings
     }
@@ -45,7 +55,10 @@ public struct TrainingState: Codable, Equatable, Sendable {
         case schedulePosition = "schedule_position"
         case trainSampler = "train_sampler"
         case validationSampler = "val_sampler"
+        case dropoutSeed = "dropout_seed"
+        case dropoutPassCount = "dropout_pass_count"
         case generators
+        case trainer
         case bestValidationLoss = "best_val_loss"
         case settings
     }
@@ -61,7 +74,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
 ///   shape as the parameter): AdamW's first and second moments;
 /// - `__metadata__["training"]`: the `TrainingState` JSON (`step`, `optimizer_step`,
 ///   `schedule_position`, `train_sampler`/`val_sampler` (generator state and
-///   `batches_drawn`), `generators`, `best_val_loss`, `settings`).
+///   `batches_drawn`), `dropout_seed`, `dropout_pass_count`, `generators`, `trainer` (AdamW
+///   β1/β2/ε/weight decay, learning-rate schedule, gradient accumulation, clipping),
+///   `best_val_loss`, `settings`).
 ///
 /// The checksum covers all of it. Because it is also a model file, `swiftlet eval`,
 /// `swiftlet inspect` and sampling accept a training checkpoint directly.

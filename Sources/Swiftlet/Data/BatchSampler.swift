@@ -1,42 +1,9 @@
-/// One training or evaluation batch: `inputs` and `targets` are (B, T) row-major int32 ids,
-/// `targets[b, t] == inputs[b, t + 1]` within a window; -1 marks a position to ignore.
-public struct Batch: Equatable, Sendable {
-    /// B, the number of rows.
-    public let batchSize: Int
-    /// T, the tokens per row.
-    public let blockSize: Int
-    /// Token ids (B, T).
-    public var inputs: [Int32]
-    /// Next-token ids (B, T); -1 means "no target here".
-    public var targets: [Int32]
-
-    public init(batchSize: Int, blockSize: Int, inputs: [Int32], targets: [Int32]) throws {
-        guard batchSize >= 1, blockSize >= 1 else {
-            throw KernelError.invalidShape("batch (B, T) = (\(batchSize), \(blockSize)) must be at least (1, 1)")
-        }
-        guard inputs.count == batchSize * blockSize, targets.count == batchSize * blockSize else {
-            throw KernelError.invalidShape(
-                "batch (B, T) = (\(batchSize), \(blockSize)) needs \(batchSize * blockSize) ids, got inputs \(inputs.count), targets \(targets.count)")
-        }
-        self.batchSize = batchSize
-        self.blockSize = blockSize
-        self.inputs = inputs
-        self.targets = targets
-    }
-
-    /// For callers that built `inputs` and `targets` with the right counts.
-    init(validatedBatchSize batchSize: Int, blockSize: Int, inputs: [Int32], targets: [Int32]) {
-        self.batchSize = batchSize
-        self.blockSize = blockSize
-        self.inputs = inputs
-        self.targets = targets
-    }
-
-    /// Builds a batch whose row b is the window of T+1 tokens starting at `starts[b]`.
+extension TrainingBatch {
+    /// Row b is the window of T+1 tokens of `data` starting at `starts[b]`: inputs are its
+    /// first T tokens, targets its last T.
     init(windowsOf data: TokenDataset, starts: [Int], blockSize: Int) {
-        let batchSize = starts.count
         var window = [Int32](repeating: 0, count: blockSize + 1)
-        var inputs = [Int32](repeating: 0, count: batchSize * blockSize)
+        var inputs = [Int32](repeating: 0, count: starts.count * blockSize)
         var targets = inputs
         for (row, start) in starts.enumerated() {
             window.withUnsafeMutableBufferPointer { data.copy(from: start, count: blockSize + 1, into: $0.baseAddress!) }
@@ -45,10 +12,7 @@ public struct Batch: Equatable, Sendable {
                 targets[row * blockSize + t] = window[t + 1]
             }
         }
-        self.batchSize = batchSize
-        self.blockSize = blockSize
-        self.inputs = inputs
-        self.targets = targets
+        self.init(inputs: inputs, targets: targets, batchSize: starts.count, sequenceLength: blockSize)
     }
 }
 
@@ -103,13 +67,13 @@ public struct BatchSampler: Sendable {
     }
 
     /// The next random batch.
-    public mutating func next() -> Batch {
+    public mutating func next() -> TrainingBatch {
         let positions = data.count - blockSize  // ≥ 1 by init
         var starts: [Int] = []
         starts.reserveCapacity(batchSize)
         for _ in 0..<batchSize { starts.append(state.generator.nextInt(below: positions)) }
         state.batchesDrawn += 1
-        return Batch(windowsOf: data, starts: starts, blockSize: blockSize)
+        return TrainingBatch(windowsOf: data, starts: starts, blockSize: blockSize)
     }
 }
 
@@ -142,7 +106,7 @@ public struct SequentialBatches: Sequence, Sendable {
     /// Number of target tokens over all batches: count - 1.
     public var targetCount: Int { data.count - 1 }
 
-    public func makeIterator() -> AnyIterator<Batch> {
+    public func makeIterator() -> AnyIterator<TrainingBatch> {
         var window = 0
         let windows = windowCount
         return AnyIterator {
@@ -160,7 +124,7 @@ public struct SequentialBatches: Sequence, Sendable {
                 }
             }
             window += rows
-            return Batch(validatedBatchSize: rows, blockSize: blockSize, inputs: inputs, targets: targets)
+            return TrainingBatch(inputs: inputs, targets: targets, batchSize: rows, sequenceLength: blockSize)
         }
     }
 }
