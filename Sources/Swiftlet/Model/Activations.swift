@@ -95,6 +95,7 @@ final class Activations {
         targets = pool.int32s(n)
         encoded = pool.floats(n * c)
         embedded = config.dropout > 0 ? pool.floats(n * c) : nil
+        let pool = self.pool
         blocks = (0..<config.layerCount).map { _ in BlockActivations(pool: pool, config: config, batch: batch, time: time) }
         let pre = config.normalization == .pre
         lnF = pre ? pool.floats(n * c) : nil
