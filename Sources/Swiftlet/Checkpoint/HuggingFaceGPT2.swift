@@ -13,6 +13,8 @@ import Foundation
 ///
 /// The LM head is tied to `wte` (an `lm_head.weight` equal to it is dropped; one that differs
 /// is kept and the config says `tie_embeddings: false`). F16 and BF16 files are widened to F32.
+/// A model with GPT-2's 50,257-token vocabulary gets GPT-2's tokenizer, so the imported
+/// checkpoint is complete.
 public enum HuggingFaceGPT2 {
     /// The hyperparameters read from `config.json`.
     public struct Hyperparameters: Equatable, Sendable {
@@ -36,7 +38,22 @@ public enum HuggingFaceGPT2 {
         } catch let error as SafeTensorsError {
             throw CheckpointError(path: weightsURL.path, reason: error.reason)
         }
-        return try convert(file, hyper: hyper, source: weightsURL.path)
+        var checkpoint = try convert(file, hyper: hyper, source: weightsURL.path)
+        if hyper.vocabularySize == 50257 {
+            checkpoint.tokenizerJSON = try AnyTokenizer.gpt2(tokenizer(directory: directory)).json
+        }
+        return checkpoint
+    }
+
+    /// GPT-2's tokenizer: OpenAI's `encoder.json` and `vocab.bpe` from `directory` when both are
+    /// there, else the bundled copy of the same files (Hugging Face's GPT-2 tokenizer is OpenAI's).
+    public static func tokenizer(directory: URL) throws -> GPT2Tokenizer {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: directory.appendingPathComponent("encoder.json").path),
+           manager.fileExists(atPath: directory.appendingPathComponent("vocab.bpe").path) {
+            return try GPT2Tokenizer(directory: directory)
+        }
+        return try GPT2Tokenizer.bundled()
     }
 
     /// Parses a Hugging Face GPT-2 `config.json`.
