@@ -79,7 +79,7 @@ import Swiftlet
         let golden = try Golden("clip")
         for name in golden.caseNames {
             let c = golden.case(name)
-            let layout = try ParameterLayout(try ["g0", "g1", "g2"].map { ($0, c.shape($0)) })
+            let layout = try ParameterLayout(["g0", "g1", "g2"].map { ($0, c.shape($0)) })
             let store = ParameterStore(layout: layout)
             for slot in store.slots { try store.setTensor(try c.tensor(slot.name), named: slot.name) }
             let norm = store.clipGlobalNorm(maxNorm: 1)
