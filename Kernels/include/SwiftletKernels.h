@@ -181,6 +181,17 @@ double swl_sum_of_squares(const float *x, size_t n);
 /// x ← x·s.
 void swl_scale(float *x, size_t n, float s);
 
+// ---------------------------------------------------------------------------------------------
+// Machine measurement (for the benchmark harness: the peaks that "% of peak" is relative to)
+
+/// Best fp32 FMA throughput in GFLOP/s on `threads` threads over about `seconds`, from independent
+/// FMA chains kept in registers on the active ISA path (no memory traffic). An FMA counts 2 flops.
+double swl_measure_fma_gflops(int threads, double seconds);
+/// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: STREAM's triad
+/// a = b + s·c over three arrays of `bytes`/3 each (choose ≫ last-level cache), counting 12 bytes
+/// per element. Returns 0 if the buffers cannot be allocated.
+double swl_measure_bandwidth_gbs(int threads, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,93 @@
+/// One benchmark case: what it runs, on what shape, and how much work one call does.
+public struct BenchmarkCase {
+    /// Report name, e.g. `matmul_fwd`, `attention_fwd`, `train_step_gpt2_124m`.
+    public let name: String
+    /// Which implementation or direction, e.g. `naive` / `flash`, `forward` / `backward`; nil if none.
+    public let variant: String?
+    /// Shape in the case's own convention (`MxKxN` for matmul, `B,H,T,hs` for attention, `B,T` for
+    /// the training step).
+    public let shape: String
+    /// Floating-point operations per call, for compute-bound cases (GFLOP/s and % of FMA peak).
+    public let flops: Double?
+    /// Bytes read plus bytes written per call, for memory-bound cases (GB/s and % of bandwidth).
+    public let bytes: Double?
+    /// Memory the algorithm allocates beyond its inputs and outputs (attention), or nil.
+    public let extraBytes: Int?
+    /// Further extra memory per thread (scratch a kernel sizes by its thread count).
+    public let extraBytesPerThread: Int
+    /// Tokens processed per call (training step), or nil.
+    public let tokens: Int?
+    /// When set, the case is not run and the report says why (e.g. it would not fit in memory).
+    public let skipReason: String?
+    /// Allocates and fills the buffers once, then returns the call to time. The returned closure
+    /// keeps the buffers alive; they are freed when it is released.
+    public let prepare: () throws -> () -> Void
+
+    public init(
+        name: String, variant: String? = nil, shape: String, flops: Double? = nil,
+        bytes: Double? = nil, extraBytes: Int? = nil, extraBytesPerThread: Int = 0, tokens: Int? = nil,
+        skipReason: String? = nil, prepare: @escaping () throws -> () -> Void
+    ) {
+        self.name = name
+        self.variant = variant
+        self.shape = shape
+        self.flops = flops
+        self.bytes = bytes
+        self.extraBytes = extraBytes
+        self.extraBytesPerThread = extraBytesPerThread
+        self.tokens = tokens
+        self.skipReason = skipReason
+        self.prepare = prepare
+    }
+
+    /// Extra bytes when run on `threads` threads, or nil if the case does not track memory.
+    public func totalExtraBytes(threads: Int) -> Int? {
+        extraBytes.map { $0 + threads * extraBytesPerThread }
+    }
+
+    /// The label the table shows for the case: name, variant and shape.
+    public var label: String { [name, variant, shape].compactMap { $0 }.joined(separator: " ") }
+}
+
+/// Raw buffers for one case, freed together when the last closure holding them goes away.
+///
+/// Kernel cases call the C kernels directly on these (no Swift arrays in the timed loop).
+final class Workspace {
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    /// `count` floats filled with a cheap deterministic pattern in [offset − scale/2, offset + scale/2).
+    func floats(_ count: Int, scale: Float = 1, offset: Float = 0) -> UnsafeMutablePointer<Float> {
+        let pointer = allocate(count, of: Float.self)
+        for index in 0..<count {
+            // A multiplicative hash: fast enough for 10⁸ parameters, varied enough for kernels.
+            let bucket = Float((UInt64(index) &* 2_654_435_761) % 4096) / 4096
+            pointer[index] = offset + scale * (bucket - 0.5)
+        }
+        return pointer
+    }
+
+    /// `count` zeroed floats (outputs and gradients).
+    func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = allocate(count, of: Float.self)
+        pointer.initialize(repeating: 0, count: count)
+        return pointer
+    }
+
+    /// `count` int32 values in 0..<bound (token ids, targets).
+    func indices(_ count: Int, below bound: Int) -> UnsafeMutablePointer<Int32> {
+        let pointer = allocate(count, of: Int32.self)
+        for index in 0..<count {
+            pointer[index] = Int32(truncatingIfNeeded: (UInt64(index) &* 2_654_435_761) % UInt64(bound))
+        }
+        return pointer
+    }
+
+    private func allocate<Element>(_ count: Int, of type: Element.Type) -> UnsafeMutablePointer<Element> {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, count) * MemoryLayout<Element>.stride, alignment: 64)
+        allocations.append(raw)
+        return raw.bindMemory(to: Element.self, capacity: max(1, count))
+    }
+
+    deinit { for raw in allocations { raw.deallocate() } }
+}
