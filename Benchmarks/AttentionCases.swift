@@ -118,3 +118,8 @@ enum AvailableMemory {
         return nil
     }
 }
+
+/// Scratch the flash kernels allocate per thread (they size it by tile, never by T²).
+enum FlashScratch {
+    static func bytesPerThread(t: Int, headSize: Int, backward: Bool) -> Int { 0 }
+}

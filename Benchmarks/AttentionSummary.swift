@@ -43,12 +43,12 @@ public struct AttentionSummary: Sendable {
     /// The table, or "" when no attention case ran.
     public var table: String {
         guard !rows.isEmpty else { return "" }
-        let titles = [("attention", 18, true), ("T", 5, false), ("thr", 3, false),
+        let titles: [(String, Int, Bool)] = [("attention", 18, true), ("T", 5, false), ("thr", 3, false),
                       ("naive ms", 10, false), ("flash ms", 10, false), ("speedup", 8, false),
                       ("naive MiB", 10, false), ("flash MiB", 10, false)]
         var lines = [titles.map { Report.pad($0.0, $0.1, left: $0.2) }.joined(separator: " ")]
         for row in rows {
-            let cells = [
+            let cells: [String] = [
                 row.name, "\(row.sequenceLength)", "\(row.threads)",
                 row.naive.map { Report.milliseconds($0.statistics.median) } ?? "skipped",
                 row.flash.map { Report.milliseconds($0.statistics.median) } ?? "-",

@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
         do { try runner.validate() } catch let error as BenchmarkError { throw ValidationError(error.description) }
         let report = try runner.run { line in
             print(line)
-            fflush(stdout)
+            fflush(nil)  // show each row as soon as it is measured
         }
         if let json {
             try report.writeJSON(to: json)
