@@ -66,8 +66,7 @@ enum AttentionCases {
         return BenchmarkCase(
             name: name(backward: backward), variant: "naive", shape: shape(t: t),
             flops: flops(t: t, backward: backward), extraBytes: extra, skipReason: skipReason
-        ) {
-            let space = Workspace()
+        ) { space in
             let q = space.floats(count), k = space.floats(count), v = space.floats(count)
             let out = space.zeros(count), att = space.zeros(square)
             guard backward else {
@@ -90,8 +89,7 @@ enum AttentionCases {
             name: name(backward: backward), variant: "flash", shape: shape(t: t),
             flops: flops(t: t, backward: backward), extraBytes: lseBytes,
             extraBytesPerThread: FlashScratch.bytesPerThread(t: t, headSize: headSize, backward: backward)
-        ) {
-            let space = Workspace()
+        ) { space in
             let q = space.floats(count), k = space.floats(count), v = space.floats(count)
             let out = space.zeros(count), lse = space.zeros(batch * heads * t)
             guard backward else {

@@ -19,14 +19,14 @@ public struct BenchmarkCase {
     public let tokens: Int?
     /// When set, the case is not run and the report says why (e.g. it would not fit in memory).
     public let skipReason: String?
-    /// Allocates and fills the buffers once, then returns the call to time. The returned closure
-    /// keeps the buffers alive; they are freed when it is released.
-    public let prepare: () throws -> () -> Void
+    /// Allocates and fills the buffers once (in the workspace it is given, which the runner keeps
+    /// alive while timing), then returns the call to time.
+    public let prepare: (Workspace) throws -> () -> Void
 
     public init(
         name: String, variant: String? = nil, shape: String, flops: Double? = nil,
         bytes: Double? = nil, extraBytes: Int? = nil, extraBytesPerThread: Int = 0, tokens: Int? = nil,
-        skipReason: String? = nil, prepare: @escaping () throws -> () -> Void
+        skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () -> Void
     ) {
         self.name = name
         self.variant = variant
@@ -49,10 +49,10 @@ public struct BenchmarkCase {
     public var label: String { [name, variant, shape].compactMap { $0 }.joined(separator: " ") }
 }
 
-/// Raw buffers for one case, freed together when the last closure holding them goes away.
+/// Raw buffers for one case, freed together when the workspace goes away.
 ///
 /// Kernel cases call the C kernels directly on these (no Swift arrays in the timed loop).
-final class Workspace {
+public final class Workspace {
     private var allocations: [UnsafeMutableRawPointer] = []
 
     /// `count` floats filled with a cheap deterministic pattern in [offset − scale/2, offset + scale/2).
@@ -88,6 +88,8 @@ final class Workspace {
         allocations.append(raw)
         return raw.bindMemory(to: Element.self, capacity: max(1, count))
     }
+
+    public init() {}
 
     deinit { for raw in allocations { raw.deallocate() } }
 }

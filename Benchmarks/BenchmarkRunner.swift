@@ -94,7 +94,9 @@ public struct BenchmarkRunner {
                 print(Report.skippedRow(label: benchmark.label, reason: reason))
                 continue
             }
-            let call = try benchmark.prepare()
+            let workspace = Workspace()
+            let call = try benchmark.prepare(workspace)
+            defer { withExtendedLifetime(workspace) {} }  // the buffers live until the last sample
             for threads in options.threads {
                 Runtime.threads = threads
                 let statistics = options.plan.measure(call)

@@ -34,20 +34,17 @@ enum KernelCases {
             let flops = 2.0 * Double(m) * Double(k) * Double(n)
             let (rows, inner, columns) = (Int32(m), Int32(k), Int32(n))
             return [
-                BenchmarkCase(name: "matmul_fwd", shape: shape, flops: flops) {
-                    let space = Workspace()
+                BenchmarkCase(name: "matmul_fwd", shape: shape, flops: flops) { space in
                     let x = space.floats(m * k), weight = space.floats(n * k, scale: 0.1)
                     let bias = space.floats(n), out = space.zeros(m * n)
                     return { swl_linear_forward(out, x, weight, bias, rows, inner, columns) }
                 },
-                BenchmarkCase(name: "matmul_bwd_dx", shape: shape, flops: flops) {
-                    let space = Workspace()
+                BenchmarkCase(name: "matmul_bwd_dx", shape: shape, flops: flops) { space in
                     let x = space.floats(m * k), weight = space.floats(n * k, scale: 0.1)
                     let dout = space.floats(m * n, scale: 0.01), dx = space.zeros(m * k)
                     return { swl_linear_backward(dx, nil, nil, dout, x, weight, rows, inner, columns) }
                 },
-                BenchmarkCase(name: "matmul_bwd_dw", shape: shape, flops: flops) {
-                    let space = Workspace()
+                BenchmarkCase(name: "matmul_bwd_dw", shape: shape, flops: flops) { space in
                     let x = space.floats(m * k), weight = space.floats(n * k, scale: 0.1)
                     let dout = space.floats(m * n, scale: 0.01), dweight = space.zeros(n * k)
                     return { swl_linear_backward(nil, dweight, nil, dout, x, weight, rows, inner, columns) }
@@ -69,14 +66,12 @@ enum KernelCases {
             let scale = 1 / Float(64).squareRoot()
             return [
                 // Reads the lower triangle of scores, writes all of probs (zeros above the diagonal).
-                BenchmarkCase(name: "softmax", variant: "forward", shape: shape, bytes: 4 * (triangle + square)) {
-                    let space = Workspace()
+                BenchmarkCase(name: "softmax", variant: "forward", shape: shape, bytes: 4 * (triangle + square)) { space in
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     return { swl_causal_softmax_forward(probs, scores, planes, length, scale) }
                 },
                 // Reads dprobs and probs, reads and writes dscores: lower triangles only.
-                BenchmarkCase(name: "softmax", variant: "backward", shape: shape, bytes: 4 * 4 * triangle) {
-                    let space = Workspace()
+                BenchmarkCase(name: "softmax", variant: "backward", shape: shape, bytes: 4 * 4 * triangle) { space in
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     swl_causal_softmax_forward(probs, scores, planes, length, scale)
                     let dprobs = space.floats(bh * t * t), dscores = space.zeros(bh * t * t)
@@ -95,15 +90,13 @@ enum KernelCases {
         let (count, width) = (Int32(n), Int32(c))
         return [
             // Reads x, weight, bias; writes out, mean, rstd.
-            BenchmarkCase(name: "layernorm", variant: "forward", shape: shape, bytes: 4 * (2 * nc + 2 * cc + 2 * nn)) {
-                let space = Workspace()
+            BenchmarkCase(name: "layernorm", variant: "forward", shape: shape, bytes: 4 * (2 * nc + 2 * cc + 2 * nn)) { space in
                 let x = space.floats(n * c), weight = space.floats(c, offset: 1), bias = space.floats(c)
                 let out = space.zeros(n * c), mean = space.zeros(n), rstd = space.zeros(n)
                 return { swl_layernorm_forward(out, mean, rstd, x, weight, bias, count, width, 1e-5) }
             },
             // Reads dout, x, weight, mean, rstd; reads and writes dx, dweight, dbias.
-            BenchmarkCase(name: "layernorm", variant: "backward", shape: shape, bytes: 4 * (4 * nc + 5 * cc + 2 * nn)) {
-                let space = Workspace()
+            BenchmarkCase(name: "layernorm", variant: "backward", shape: shape, bytes: 4 * (4 * nc + 5 * cc + 2 * nn)) { space in
                 let x = space.floats(n * c), weight = space.floats(c, offset: 1), bias = space.floats(c)
                 let out = space.zeros(n * c), mean = space.zeros(n), rstd = space.zeros(n)
                 swl_layernorm_forward(out, mean, rstd, x, weight, bias, count, width, 1e-5)
@@ -122,14 +115,12 @@ enum KernelCases {
         let elements = Double(n)
         return [
             // Reads x, writes out.
-            BenchmarkCase(name: "gelu", variant: "forward", shape: shape, bytes: 8 * elements) {
-                let space = Workspace()
+            BenchmarkCase(name: "gelu", variant: "forward", shape: shape, bytes: 8 * elements) { space in
                 let x = space.floats(n, scale: 6), out = space.zeros(n)
                 return { swl_gelu_tanh_forward(out, x, n) }
             },
             // Reads dout and x, reads and writes dx.
-            BenchmarkCase(name: "gelu", variant: "backward", shape: shape, bytes: 16 * elements) {
-                let space = Workspace()
+            BenchmarkCase(name: "gelu", variant: "backward", shape: shape, bytes: 16 * elements) { space in
                 let x = space.floats(n, scale: 6), dout = space.floats(n), dx = space.zeros(n)
                 return { swl_gelu_tanh_backward(dx, dout, x, n) }
             },
@@ -146,15 +137,13 @@ enum KernelCases {
         let (count, classes, stride) = (Int32(n), Int32(v), Int32(vp))
         return [
             // Reads the N·V logits and the targets; writes losses and lse.
-            BenchmarkCase(name: "crossentropy", variant: "forward", shape: shape, bytes: 4 * (logitCount + 3 * rowCount)) {
-                let space = Workspace()
+            BenchmarkCase(name: "crossentropy", variant: "forward", shape: shape, bytes: 4 * (logitCount + 3 * rowCount)) { space in
                 let logits = space.floats(n * vp, scale: 8), targets = space.indices(n, below: v)
                 let losses = space.zeros(n), lse = space.zeros(n)
                 return { _ = swl_crossentropy_forward(losses, lse, logits, targets, count, classes, stride) }
             },
             // Reads logits, lse and targets; reads and writes dlogits.
-            BenchmarkCase(name: "crossentropy", variant: "backward", shape: shape, bytes: 4 * (3 * logitCount + 2 * rowCount)) {
-                let space = Workspace()
+            BenchmarkCase(name: "crossentropy", variant: "backward", shape: shape, bytes: 4 * (3 * logitCount + 2 * rowCount)) { space in
                 let logits = space.floats(n * vp, scale: 8), targets = space.indices(n, below: v)
                 let losses = space.zeros(n), lse = space.zeros(n), dlogits = space.zeros(n * vp)
                 _ = swl_crossentropy_forward(losses, lse, logits, targets, count, classes, stride)
@@ -169,8 +158,7 @@ enum KernelCases {
         let n = quick ? parameterCount / 4 : parameterCount
         // Reads params, m, v, grads; writes params, m, v: 7 floats per parameter.
         return [
-            BenchmarkCase(name: "adamw", shape: "\(n)", bytes: 28 * Double(n)) {
-                let space = Workspace()
+            BenchmarkCase(name: "adamw", shape: "\(n)", bytes: 28 * Double(n)) { space in
                 let params = space.floats(n), grads = space.floats(n, scale: 0.01)
                 let m = space.zeros(n), v = space.zeros(n)
                 var step: Int32 = 0

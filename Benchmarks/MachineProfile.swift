@@ -11,7 +11,7 @@ public struct MachineProfile: Equatable, Sendable {
         public let threads: Int
         /// fp32 FMA throughput from register-resident FMA chains (an FMA counts 2 flops).
         public let gflops: Double
-        /// STREAM triad bandwidth over buffers far larger than the last-level cache.
+        /// In-place triad bandwidth (a = a + s·b) over buffers far larger than the last-level cache.
         public let gbs: Double
 
         public init(threads: Int, gflops: Double, gbs: Double) {
@@ -39,7 +39,7 @@ public struct MachineProfile: Equatable, Sendable {
 
     /// Measures each thread count. `quick` shortens the FMA loop and shrinks the stream buffers.
     public static func measure(threads: [Int], quick: Bool) -> MachineProfile {
-        // 3 arrays of 128 MiB (quick: 64 MiB) each: 12× / 6× a 32 MiB L3, never cache-resident.
+        // 2 arrays of 192 MiB (quick: 96 MiB) each: far larger than any last-level cache here.
         let streamBytes = (quick ? 192 : 384) << 20
         let fmaSeconds = quick ? 0.2 : 0.5
         let peaks = threads.map { count in

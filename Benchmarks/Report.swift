@@ -26,11 +26,11 @@ public struct Report: Sendable {
 
     /// The machine section: measured peaks per thread count.
     public var machineTable: String {
-        var lines = ["machine (measured, ISA \(machine.isa)):", "  threads  FMA peak GFLOP/s  stream triad GB/s"]
+        var lines = ["machine (measured, ISA \(machine.isa)):", "  threads  FMA peak GFLOP/s  stream GB/s"]
         for peak in machine.peaks {
             lines.append("  " + Report.pad("\(peak.threads)", 7, left: false)
                 + Report.pad(Report.fixed(peak.gflops, 1), 18, left: false)
-                + Report.pad(Report.fixed(peak.gbs, 1), 19, left: false))
+                + Report.pad(Report.fixed(peak.gbs, 1), 13, left: false))
         }
         return lines.joined(separator: "\n")
     }

@@ -187,9 +187,9 @@ void swl_scale(float *x, size_t n, float s);
 /// Best fp32 FMA throughput in GFLOP/s on `threads` threads over about `seconds`, from independent
 /// FMA chains kept in registers on the active ISA path (no memory traffic). An FMA counts 2 flops.
 double swl_measure_fma_gflops(int threads, double seconds);
-/// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: STREAM's triad
-/// a = b + s·c over three arrays of `bytes`/3 each (choose ≫ last-level cache), counting 12 bytes
-/// per element. Returns 0 if the buffers cannot be allocated.
+/// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: the in-place triad
+/// a = a + s·b over two arrays of `bytes`/2 each (choose ≫ last-level cache), counting 12 bytes
+/// per element (read a and b, write a). Returns 0 if the buffers cannot be allocated.
 double swl_measure_bandwidth_gbs(int threads, size_t bytes);
 
 #ifdef __cplusplus

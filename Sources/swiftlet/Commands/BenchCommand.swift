@@ -43,7 +43,9 @@ struct BenchCommand: ParsableCommand {
     var isa: InstructionSet?
 
     func validate() throws {
-        _ = try options()
+        do { try BenchmarkRunner(options: try options()).validate() } catch let error as BenchmarkError {
+            throw ValidationError(error.description)
+        }
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
     }
@@ -55,7 +57,6 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let runner = BenchmarkRunner(options: try options())
-        do { try runner.validate() } catch let error as BenchmarkError { throw ValidationError(error.description) }
         let report = try runner.run { line in
             print(line)
             fflush(nil)  // show each row as soon as it is measured
