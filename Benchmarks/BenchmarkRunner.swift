@@ -36,14 +36,11 @@ public struct BenchmarkOptions: Sendable {
 /// A benchmark option the harness cannot run with.
 public enum BenchmarkError: Error, Equatable, CustomStringConvertible {
     case unknownCase(String, known: [String])
-    case plotUnavailable
 
     public var description: String {
         switch self {
         case .unknownCase(let name, let known):
             "--only: no benchmark named '\(name)'; choose from \(known.joined(separator: ", ")) (or a prefix such as 'matmul')"
-        case .plotUnavailable:
-            "--plot: this build has no chart drawing yet"
         }
     }
 }

@@ -76,7 +76,7 @@ public struct Report: Sendable {
     /// The JSON document: `{"machine": {...}, "results": [...]}` with null for fields that do not apply.
     public func json() throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(JSONDocument(self))
     }
 

@@ -66,8 +66,8 @@ struct BenchCommand: ParsableCommand {
             print("wrote \(json)")
         }
         if let plot {
-            if let picture = AttentionPlot(results: report.results) {
-                try picture.writePNG(to: plot)
+            if let picture = try AttentionSweepPlot.picture(results: report.results) {
+                try picture.write(to: URL(fileURLWithPath: plot))
                 print("wrote \(plot)")
             } else {
                 print("no attention results to plot (--plot needs attention in --only)")
