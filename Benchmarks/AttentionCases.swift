@@ -65,7 +65,7 @@ enum AttentionCases {
         let square = batch * heads * t * t
         return BenchmarkCase(
             name: name(backward: backward), variant: "naive", shape: shape(t: t),
-            flops: flops(t: t, backward: backward), extraBytes: extra, skipReason: skipReason
+            flops: flops(t: t, backward: backward), extraBytes: { _ in extra }, skipReason: skipReason
         ) { space in
             let q = space.floats(count), k = space.floats(count), v = space.floats(count)
             let out = space.zeros(count), att = space.zeros(square)
@@ -87,8 +87,11 @@ enum AttentionCases {
         let count = batch * heads * t * headSize
         return BenchmarkCase(
             name: name(backward: backward), variant: "flash", shape: shape(t: t),
-            flops: flops(t: t, backward: backward), extraBytes: lseBytes,
-            extraBytesPerThread: FlashScratch.bytesPerThread(t: t, headSize: headSize, backward: backward)
+            flops: flops(t: t, backward: backward),
+            extraBytes: { threads in
+                lseBytes + threads * FlashScratch.bytesPerThread(
+                    planes: batch * heads, t: t, headSize: headSize, threads: threads, backward: backward)
+            }
         ) { space in
             let q = space.floats(count), k = space.floats(count), v = space.floats(count)
             let out = space.zeros(count), lse = space.zeros(batch * heads * t)
@@ -117,7 +120,29 @@ enum AvailableMemory {
     }
 }
 
-/// Scratch the flash kernels allocate per thread (they size it by tile, never by T²).
+/// Scratch the flash kernels allocate per thread, mirroring the sizes in Kernels/attention_flash.c
+/// (`forward_scratch_floats`, `backward_scratch_floats`, `use_whole_heads`): tiles of 64, one
+/// block per thread, each rounded up to whole 64-byte lines. Forward+backward frees the forward
+/// block before the backward allocates, so its peak is the backward block.
 enum FlashScratch {
-    static func bytesPerThread(t: Int, headSize: Int, backward: Bool) -> Int { 0 }
+    static let tile = 64
+
+    static func bytesPerThread(planes: Int, t: Int, headSize hs: Int, threads: Int, backward: Bool) -> Int {
+        var floats: Int
+        if backward {
+            floats = 4 * hs * tile + 3 * tile * tile + 2 * tile  // Qᵀ, dOᵀ, … and the P, dP, dS tiles
+            if usesWholeHeads(planes: planes, threads: threads) {
+                floats += (t + tile - 1) / tile * hs * tile  // the per-head dQᵀ (T rounded up to tiles)
+            }
+        } else {
+            floats = 2 * hs * tile + tile * tile + 4 * tile  // Qᵀ, Oᵀ, Sᵀ, m, l, alpha, max
+        }
+        return (floats + 15) / 16 * 16 * MemoryLayout<Float>.stride
+    }
+
+    /// Whole-head backward tasks when there are enough heads to balance the threads.
+    static func usesWholeHeads(planes: Int, threads: Int) -> Bool {
+        let perThread = (planes + threads - 1) / threads
+        return 5 * threads * perThread <= 7 * planes
+    }
 }

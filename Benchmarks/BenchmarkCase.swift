@@ -11,10 +11,9 @@ public struct BenchmarkCase {
     public let flops: Double?
     /// Bytes read plus bytes written per call, for memory-bound cases (GB/s and % of bandwidth).
     public let bytes: Double?
-    /// Memory the algorithm allocates beyond its inputs and outputs (attention), or nil.
-    public let extraBytes: Int?
-    /// Further extra memory per thread (scratch a kernel sizes by its thread count).
-    public let extraBytesPerThread: Int
+    /// Memory the algorithm allocates beyond its inputs and outputs when run on the given number
+    /// of threads (attention: some kernels size scratch per thread), or nil if not tracked.
+    public let extraBytes: ((_ threads: Int) -> Int)?
     /// Tokens processed per call (training step), or nil.
     public let tokens: Int?
     /// When set, the case is not run and the report says why (e.g. it would not fit in memory).
@@ -25,7 +24,7 @@ public struct BenchmarkCase {
 
     public init(
         name: String, variant: String? = nil, shape: String, flops: Double? = nil,
-        bytes: Double? = nil, extraBytes: Int? = nil, extraBytesPerThread: Int = 0, tokens: Int? = nil,
+        bytes: Double? = nil, extraBytes: ((_ threads: Int) -> Int)? = nil, tokens: Int? = nil,
         skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () -> Void
     ) {
         self.name = name
@@ -34,15 +33,9 @@ public struct BenchmarkCase {
         self.flops = flops
         self.bytes = bytes
         self.extraBytes = extraBytes
-        self.extraBytesPerThread = extraBytesPerThread
         self.tokens = tokens
         self.skipReason = skipReason
         self.prepare = prepare
-    }
-
-    /// Extra bytes when run on `threads` threads, or nil if the case does not track memory.
-    public func totalExtraBytes(threads: Int) -> Int? {
-        extraBytes.map { $0 + threads * extraBytesPerThread }
     }
 
     /// The label the table shows for the case: name, variant and shape.

@@ -46,7 +46,7 @@ public struct BenchmarkResult: Equatable, Sendable {
         self.init(
             name: benchmark.name, variant: benchmark.variant, shape: benchmark.shape, threads: threads,
             statistics: statistics, gflops: gflops, gbs: gbs,
-            extraBytes: benchmark.totalExtraBytes(threads: threads),
+            extraBytes: benchmark.extraBytes?(threads),
             tokensPerSecond: benchmark.tokens.map { Double($0) / seconds }, fractionOfPeak: fraction)
     }
 }
