@@ -41,17 +41,23 @@ let package = Package(
             path: "Sources/Swiftlet",
             resources: [.copy("Resources")]
         ),
+        .target(
+            name: "SwiftletBenchmarks",
+            dependencies: ["Swiftlet", "SwiftletKernels"],
+            path: "Benchmarks"
+        ),
         .executableTarget(
             name: "swiftlet",
             dependencies: [
                 "Swiftlet",
+                "SwiftletBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/swiftlet"
         ),
         .testTarget(
             name: "SwiftletTests",
-            dependencies: ["Swiftlet", "SwiftletKernels"],
+            dependencies: ["Swiftlet", "SwiftletKernels", "SwiftletBenchmarks"],
             path: "Tests/SwiftletTests"
         ),
     ]

@@ -34,7 +34,8 @@ public struct SafeTensors: Sendable {
         public let name: String
         public let dtype: DType
         public let shape: [Int]
-        let byteRange: Range<Int>
+        /// Where the bytes are, relative to the start of the data section (`data_offsets`).
+        public let byteRange: Range<Int>
         public var count: Int { shape.reduce(1, *) }
     }
 
@@ -118,15 +119,30 @@ public struct SafeTensors: Sendable {
                 let product = partial.0.multipliedReportingOverflow(by: extent)
                 return (product.partialValue, partial.1 || product.overflow)
             }
-            guard !overflow, count.multipliedReportingOverflow(by: dtype.byteSize).partialValue == end - begin else {
-                throw fail("entry \(name): shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteSize) bytes, offsets give \(end - begin)")
+            let byteCount = count.multipliedReportingOverflow(by: dtype.byteSize)
+            guard !overflow, !byteCount.overflow else {
+                throw fail("entry \(name): shape \(shape) is too large to be real (corrupted)")
+            }
+            guard byteCount.partialValue == end - begin else {
+                throw fail("entry \(name): shape \(shape) of \(dtype.rawValue) needs \(byteCount.partialValue) bytes, offsets give \(end - begin)")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end))
         }
         entries.sort { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
-        for (previous, next) in zip(entries, entries.dropFirst())
-        where previous.byteRange.upperBound > next.byteRange.lowerBound {
-            throw fail("entries \(previous.name) and \(next.name) overlap")
+        // Like the reference implementation: the tensors tile the data section exactly, so
+        // overlapping tensors, holes and trailing bytes are all corruption.
+        var expectedBegin = 0
+        for entry in entries {
+            guard entry.byteRange.lowerBound == expectedBegin else {
+                if entry.byteRange.lowerBound < expectedBegin {
+                    throw fail("tensor \(entry.name) overlaps the tensor before it (corrupted)")
+                }
+                throw fail("there is a gap of \(entry.byteRange.lowerBound - expectedBegin) bytes before tensor \(entry.name) (corrupted)")
+            }
+            expectedBegin = entry.byteRange.upperBound
+        }
+        guard expectedBegin == dataCount else {
+            throw fail("the data section has \(dataCount) bytes but the tensors cover \(expectedBegin) (corrupted or extra bytes appended)")
         }
         self.source = source
         self.metadata = metadata
@@ -170,6 +186,26 @@ public struct SafeTensors: Sendable {
         let entry = try entry(name)
         return try Tensor(shape: entry.shape, values: floats(name))
     }
+
+    /// The elements of an F32, F16 or BF16 tensor as Float (half precision widens exactly).
+    public func floatsConverting(_ name: String) throws -> [Float] {
+        let entry = try entry(name)
+        switch entry.dtype {
+        case .float32: return read(entry, as: Float.self)
+        case .float16: return read(entry, as: UInt16.self).map { Float(Float16(bitPattern: UInt16(littleEndian: $0))) }
+        case .bfloat16: return read(entry, as: UInt16.self).map { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
+        default:
+            throw SafeTensorsError(source: source, reason: "tensor \(name) is \(entry.dtype.rawValue), expected a float type (F32, F16 or BF16)")
+        }
+    }
+
+    /// Calls `body` with the whole data section (every tensor's bytes, in file order).
+    public func withUnsafeDataSection<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try data.withUnsafeBytes(body)
+    }
+
+    /// Size of the data section in bytes.
+    public var dataSectionSize: Int { data.count }
 
     /// Raw bytes of a tensor (little-endian).
     public func bytes(_ name: String) throws -> Data {
@@ -232,6 +268,16 @@ public struct SafeTensorsWriter {
         let begin = payload.count
         payload.append(contentsOf: bytes)
         header.append((name, dtype, shape, begin..<payload.count))
+    }
+
+    /// The tensor table as a reader of the serialized file will see it, in file order.
+    public var entries: [SafeTensors.Entry] {
+        header.map { SafeTensors.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteRange: $0.range) }
+    }
+
+    /// Calls `body` with the data section written so far.
+    public func withUnsafeDataSection<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try payload.withUnsafeBytes(body)
     }
 
     /// The complete file: header padded with spaces to a multiple of 8 bytes, then the data.

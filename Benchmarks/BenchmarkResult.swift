@@ -1,0 +1,52 @@
+/// One measured case on one thread count: what the table prints and the JSON report holds.
+public struct BenchmarkResult: Equatable, Sendable {
+    public let name: String
+    public let variant: String?
+    public let shape: String
+    public let threads: Int
+    public let statistics: Statistics
+    /// Achieved GFLOP/s (compute-bound cases), else nil.
+    public let gflops: Double?
+    /// Achieved GB/s, bytes read plus written (memory-bound cases), else nil.
+    public let gbs: Double?
+    /// Memory allocated beyond inputs and outputs, else nil.
+    public let extraBytes: Int?
+    /// Tokens per second (training step, generation, encoding), else nil.
+    public let tokensPerSecond: Double?
+    /// Achieved fraction of the measured FMA peak or bandwidth at this thread count, else nil.
+    public let fractionOfPeak: Double?
+
+    public init(
+        name: String, variant: String?, shape: String, threads: Int, statistics: Statistics,
+        gflops: Double? = nil, gbs: Double? = nil, extraBytes: Int? = nil,
+        tokensPerSecond: Double? = nil, fractionOfPeak: Double? = nil
+    ) {
+        self.name = name
+        self.variant = variant
+        self.shape = shape
+        self.threads = threads
+        self.statistics = statistics
+        self.gflops = gflops
+        self.gbs = gbs
+        self.extraBytes = extraBytes
+        self.tokensPerSecond = tokensPerSecond
+        self.fractionOfPeak = fractionOfPeak
+    }
+
+    /// The result of timing `benchmark` on `threads` threads, rated against `peak`.
+    public init(_ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?) {
+        let seconds = statistics.median
+        let gflops = benchmark.flops.map { $0 / seconds * 1e-9 }
+        let gbs = benchmark.bytes.map { $0 / seconds * 1e-9 }
+        var fraction: Double?
+        if let peak {
+            if let gflops, peak.gflops > 0 { fraction = gflops / peak.gflops }
+            else if let gbs, peak.gbs > 0 { fraction = gbs / peak.gbs }
+        }
+        self.init(
+            name: benchmark.name, variant: benchmark.variant, shape: benchmark.shape, threads: threads,
+            statistics: statistics, gflops: gflops, gbs: gbs,
+            extraBytes: benchmark.extraBytes?(threads),
+            tokensPerSecond: benchmark.tokens.map { Double($0) / seconds }, fractionOfPeak: fraction)
+    }
+}

@@ -1,0 +1,54 @@
+// Private packed GEMM behind the linear layer: C (M,N) = or += A (M,K) · B (K,N).
+//
+// A and B are strided views, so one routine serves all three products of a linear layer
+// (x·Wᵀ, dout·W, doutᵀ·x): packing copies each block into the micro-kernel's layout and absorbs
+// the transposes. Blocking is BLIS-style: the output is cut into MC×NC macro tiles that threads
+// own whole; K is summed in KC blocks in increasing order; inside a tile an MR×NR register-blocked
+// micro-kernel (one per ISA path) runs over packed panels.
+#ifndef SWIFTLET_GEMM_H
+#define SWIFTLET_GEMM_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+/// Element (i, j) of a view is data[i·row_stride + j·col_stride]; one of the strides is 1.
+typedef struct {
+    const float *data;
+    size_t row_stride;
+    size_t col_stride;
+} swl_gemm_view;
+
+/// Overwrite: C = A·B (+ bias[j] on every row when bias is not NULL). Accumulate: C += A·B.
+typedef enum { SWL_GEMM_OVERWRITE, SWL_GEMM_ACCUMULATE } swl_gemm_mode;
+
+/// C is (M,N) row-major with row stride ldc; A is (M,K); B is (K,N). Multithreaded on the active
+/// ISA path; results do not depend on the thread count.
+void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
+              swl_gemm_mode mode, int M, int N, int K);
+
+/// C (MR,NR) with row stride ldc += Ap·Bp, where Ap is a packed (kc,MR) panel (MR values per k)
+/// and Bp a packed (kc,NR) panel (NR values per k). kc ≥ 1; no alignment is assumed.
+typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
+                                     int kc);
+
+/// dst[k·dst_stride + i] = src[i·src_stride + k] for 8 rows i and kc columns k: the packing
+/// step for an operand stored contiguously along K.
+typedef void (*swl_gemm_transpose8)(float *dst, size_t dst_stride, const float *src,
+                                    size_t src_stride, int kc);
+
+/// A micro-kernel with its register tile and the cache blocking that suits it.
+typedef struct {
+    swl_gemm_microkernel kernel;
+    swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
+    int mr, nr;      // register tile
+    int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
+} swl_gemm_path;
+
+extern const swl_gemm_path swl_gemm_path_portable;
+#if SWL_HAS_X86
+extern const swl_gemm_path swl_gemm_path_avx2;
+extern const swl_gemm_path swl_gemm_path_avx512;
+#endif
+
+#endif  // SWIFTLET_GEMM_H

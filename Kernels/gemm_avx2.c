@@ -1,0 +1,43 @@
+// AVX2+FMA GEMM micro-kernel: a 6×16 tile of C in 12 ymm accumulators (of 16 registers).
+#include "gemm.h"
+
+#if SWL_HAS_X86
+#include <immintrin.h>
+
+#include "gemm_transpose.h"
+
+enum { MR = 6, NR = 16 };
+
+// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
+SWL_TARGET_AVX2
+static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    __m256 acc[MR][2];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 2; j++) acc[i][j] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(bp);
+        __m256 b1 = _mm256_loadu_ps(bp + 8);
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_broadcast_ss(ap + i);
+            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    for (int i = 0; i < MR; i++) {
+        float *row = c + (size_t)i * ldc;
+        for (int j = 0; j < 2; j++)
+            _mm256_storeu_ps(row + 8 * j, _mm256_add_ps(_mm256_loadu_ps(row + 8 * j), acc[i][j]));
+    }
+}
+
+SWL_TARGET_AVX2
+static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
+    swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
+}
+
+const swl_gemm_path swl_gemm_path_avx2 = {
+    .kernel = microkernel_6x16, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
+};
+#endif

@@ -1,0 +1,47 @@
+// AVX-512 GEMM micro-kernel: an 8×48 tile of C in 24 zmm accumulators.
+// Per k: 3 loads of B, 8 broadcasts of A, 24 FMAs — enough independent chains to keep both
+// FMA pipes busy, and few enough loads that the load ports are not the limit.
+#include "gemm.h"
+
+#if SWL_HAS_X86
+#include <immintrin.h>
+
+#include "gemm_transpose.h"
+
+enum { MR = 8, NR = 48 };
+
+// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
+SWL_TARGET_AVX512
+static void microkernel_8x48(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    __m512 acc[MR][3];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 3; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(bp);
+        __m512 b1 = _mm512_loadu_ps(bp + 16);
+        __m512 b2 = _mm512_loadu_ps(bp + 32);
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_set1_ps(ap[i]);
+            acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    for (int i = 0; i < MR; i++) {
+        float *row = c + (size_t)i * ldc;
+        for (int j = 0; j < 3; j++)
+            _mm512_storeu_ps(row + 16 * j, _mm512_add_ps(_mm512_loadu_ps(row + 16 * j), acc[i][j]));
+    }
+}
+
+SWL_TARGET_AVX2
+static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
+    swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
+}
+
+const swl_gemm_path swl_gemm_path_avx512 = {
+    .kernel = microkernel_8x48, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
+};
+#endif

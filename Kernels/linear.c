@@ -1,0 +1,47 @@
+// Linear layer: out = x·Wᵀ + b and its backward, as three products on the packed GEMM (gemm.c):
+//   forward  out (N,OC) = x (N,C) · Wᵀ      — B is W read transposed
+//   backward dx  (N,C) += dout (N,OC) · W
+//            dW (OC,C) += doutᵀ (OC,N) · x  — A is dout read transposed
+// db is a column sum of dout. Nothing here depends on the thread count.
+#include "gemm.h"
+
+// out is (N,OC), x is (N,C), weight is (OC,C), bias is (OC) or NULL.
+void swl_linear_forward(float *out, const float *x, const float *weight, const float *bias,
+                        int N, int C, int OC) {
+    swl_gemm_view a = {x, (size_t)C, 1};
+    swl_gemm_view b = {weight, 1, (size_t)C};  // B(c, o) = W[o, c]
+    swl_gemm(out, (size_t)OC, a, b, bias, SWL_GEMM_OVERWRITE, N, OC, C);
+}
+
+// dbias (OC) += Σ_n dout[n, ·]. Threads take disjoint column blocks; each column sums its rows
+// in order, and the inner loop over columns vectorizes without reordering any sum.
+static void bias_backward(float *dbias, const float *dout, int N, int OC) {
+    enum { COLUMNS = 256 };
+    int blocks = (OC + COLUMNS - 1) / COLUMNS;
+    SWL_PARALLEL_FOR
+    for (int block = 0; block < blocks; block++) {
+        int o0 = block * COLUMNS, width = SWL_MIN(COLUMNS, OC - o0);
+        float sum[COLUMNS] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *row = dout + (size_t)n * OC + o0;
+            for (int o = 0; o < width; o++) sum[o] += row[o];
+        }
+        for (int o = 0; o < width; o++) dbias[o0 + o] += sum[o];
+    }
+}
+
+// dx is (N,C), dweight is (OC,C), dbias is (OC); each may be NULL. dout is (N,OC).
+void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *dout,
+                         const float *x, const float *weight, int N, int C, int OC) {
+    if (dx != NULL) {
+        swl_gemm_view a = {dout, (size_t)OC, 1};
+        swl_gemm_view b = {weight, (size_t)C, 1};
+        swl_gemm(dx, (size_t)C, a, b, NULL, SWL_GEMM_ACCUMULATE, N, C, OC);
+    }
+    if (dweight != NULL) {
+        swl_gemm_view a = {dout, 1, (size_t)OC};  // A(o, n) = dout[n, o]
+        swl_gemm_view b = {x, (size_t)C, 1};
+        swl_gemm(dweight, (size_t)C, a, b, NULL, SWL_GEMM_ACCUMULATE, OC, C, N);
+    }
+    if (dbias != NULL) bias_backward(dbias, dout, N, OC);
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+extension ModelCheckpoint {
+    /// Captures a model's weights (every slot of its layout, by nanoGPT name, without padding)
+    /// and config, with its tokenizer if given.
+    public init(model: GPT, tokenizer: AnyTokenizer? = nil) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        self.init(
+            configJSON: String(decoding: try encoder.encode(model.config), as: UTF8.self),
+            tokenizerJSON: try tokenizer?.json,
+            tensors: try model.parameters.slots.map { NamedTensor(name: $0.name, tensor: try model.parameters.tensor(named: $0.name)) })
+    }
+
+    /// Writes a model (and tokenizer) to `url` atomically.
+    public static func save(_ model: GPT, tokenizer: AnyTokenizer? = nil, to url: URL) throws {
+        try ModelCheckpoint(model: model, tokenizer: tokenizer).write(to: url)
+    }
+
+    /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one.
+    public static func load(_ url: URL) throws -> (model: GPT, tokenizer: AnyTokenizer?) {
+        let checkpoint = try ModelCheckpoint(contentsOf: url)
+        return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
+    }
+
+    /// The model config in the file.
+    public func config(source: String = "<checkpoint>") throws -> GPTConfig {
+        do {
+            return try JSONDecoder().decode(GPTConfig.self, from: Data(configJSON.utf8))
+        } catch let error as ConfigError {
+            throw CheckpointError(path: source, reason: "has an invalid model config: \(error.field): \(error.reason)")
+        } catch {
+            throw CheckpointError(path: source, reason: "has a model config that is not valid JSON (\(error))")
+        }
+    }
+
+    /// The tokenizer in the file, or nil if it was saved without one.
+    public func tokenizer(source: String = "<checkpoint>") throws -> AnyTokenizer? {
+        guard let tokenizerJSON else { return nil }
+        do {
+            return try AnyTokenizer(json: tokenizerJSON, source: source)
+        } catch {
+            throw CheckpointError(path: source, reason: "has a tokenizer that cannot be loaded (\(error))")
+        }
+    }
+
+    /// Builds the model the file describes and sets every parameter from it.
+    ///
+    /// - Parameter expected: when given (resuming into a configured run), the file's config
+    ///   must equal it; the error lists the keys that differ.
+    /// - Throws: `CheckpointError` if the config is invalid or differs, or the tensors are not
+    ///   exactly the config's parameters (a missing, extra or wrongly shaped tensor).
+    public func makeModel(expecting expected: GPTConfig? = nil, source: String = "<checkpoint>") throws -> GPT {
+        let config = try config(source: source)
+        if let expected, expected != config {
+            throw CheckpointError(path: source, reason: "config mismatch: \(Self.differences(expected, config))")
+        }
+        let layout = try GPT.layout(for: config)
+        try validate(against: layout.slots.map { ($0.name, $0.shape) }, source: source)
+        let model = try GPT(config: config, seed: 0)
+        // Every slot is overwritten; padding and gaps are zero from init.
+        for named in tensors { try model.parameters.setTensor(named.tensor, named: named.name) }
+        return model
+    }
+
+    /// "n_layer: run has 4, file has 2; …" for the keys whose JSON values differ.
+    static func differences(_ expected: GPTConfig, _ found: GPTConfig) -> String {
+        func fields(_ config: GPTConfig) -> [String: String] {
+            guard let data = try? JSONEncoder().encode(config),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            else { return [:] }
+            return object.mapValues { "\($0)" }
+        }
+        let (a, b) = (fields(expected), fields(found))
+        let keys = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+        return keys.map { "\($0): expected \(a[$0] ?? "(absent)"), file has \(b[$0] ?? "(absent)")" }.joined(separator: "; ")
+    }
+}

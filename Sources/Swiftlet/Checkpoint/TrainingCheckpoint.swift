@@ -1,0 +1,217 @@
+import Foundation
+
+/// Everything a training run needs to continue exactly where it stopped, besides the tensors.
+///
+/// Stored as JSON in a training checkpoint's `__metadata__["training"]`. Floats are written
+/// in their shortest round-tripping form, so they load bit-exact.
+public struct TrainingState: Codable, Equatable, Sendable {
+    /// Optimizer steps completed.
+    public var step: Int
+    /// AdamW's update count t (1-based number of the last update; drives bias correction).
+    public var optimizerStep: Int
+    /// Position in the learning-rate schedule (usually equal to `step`).
+    public var schedulePosition: Int
+    /// The training batch sampler: its generator and data cursor.
+    public var trainSampler: BatchSampler.State
+    /// The validation batch sampler, when validation batches are drawn at random.
+    public var validationSampler: BatchSampler.State?
+    /// The model's dropout stream: masks derive from (`dropoutSeed`, `dropoutPassCount`).
+    public var dropoutSeed: UInt64
+    /// Training forward passes run so far (see `GPT.dropoutPassCount`).
+    public var dropoutPassCount: UInt64
+    /// Every other random generator by role, so any other draws continue their sequences.
+    public var generators: [String: RandomGenerator]
+    /// The optimizer and schedule settings the run was using, so a resume continues with the
+    /// same ones.
+    public var trainer: TrainerSettings?
+    /// The lowest validation loss so far (the one `best.safetensors` holds), if any.
+    public var bestValidationLoss: Float?
+    /// Free-form settings of the run (learning rate, schedule, batch size …) that a resumed run
+    /// should reuse or check; keys and values are up to the trainer.
+    public var settings: [String: String]
+
+    public init(
+        step: Int, optimizerStep: Int, schedulePosition: Int, trainSampler: BatchSampler.State,
+        validationSampler: BatchSampler.State? = nil, dropoutSeed: UInt64 = 0, dropoutPassCount: UInt64 = 0,
+        generators: [String: RandomGenerator] = [:], trainer: TrainerSettings? = nil,
+        bestValidationLoss: Float? = nil, settings: [String: String] = [:]
+    ) {
+        self.step = step
+        self.optimizerStep = optimizerStep
+        self.schedulePosition = schedulePosition
+        self.trainSampler = trainSampler
+        self.validationSampler = validationSampler
+        self.dropoutSeed = dropoutSeed
+        self.dropoutPassCount = dropoutPassCount
+        self.generators = generators
+        self.trainer = trainer
+        self.bestValidationLoss = bestValidationLoss
+        self.settings = settings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step
+        case optimizerStep = "optimizer_step"
+        case schedulePosition = "schedule_position"
+        case trainSampler = "train_sampler"
+        case validationSampler = "val_sampler"
+        case dropoutSeed = "dropout_seed"
+        case dropoutPassCount = "dropout_pass_count"
+        case generators
+        case trainer
+        case bestValidationLoss = "best_val_loss"
+        case settings
+    }
+}
+
+/// A training checkpoint: a complete model file (see `ModelCheckpoint`) plus AdamW's moments
+/// and the `TrainingState`, so a run can resume bit-exactly.
+///
+/// ## File format
+///
+/// Everything a `ModelCheckpoint` holds, with `format` = `swiftlet.training`, plus:
+/// - tensors `optimizer.m.<parameter name>` and `optimizer.v.<parameter name>` (F32, same
+///   shape as the parameter): AdamW's first and second moments;
+/// - `__metadata__["training"]`: the `TrainingState` JSON (`step`, `optimizer_step`,
+///   `schedule_position`, `train_sampler`/`val_sampler` (generator state and
+///   `batches_drawn`), `dropout_seed`, `dropout_pass_count`, `generators`, `trainer` (AdamW
+///   β1/β2/ε/weight decay, learning-rate schedule, gradient accumulation, clipping),
+///   `best_val_loss`, `settings`).
+///
+/// The checksum covers all of it. Because it is also a model file, `swiftlet eval`,
+/// `swiftlet inspect` and sampling accept a training checkpoint directly.
+public struct TrainingCheckpoint: Sendable {
+    /// Names of optimizer tensors start with this; parameters may not.
+    public static let optimizerPrefix = "optimizer."
+    static let firstMomentPrefix = "optimizer.m."
+    static let secondMomentPrefix = "optimizer.v."
+
+    /// The weights, config and tokenizer.
+    public var model: ModelCheckpoint
+    /// AdamW's m, one tensor per parameter, same names as `model.tensors`.
+    public var firstMoment: [NamedTensor]
+    /// AdamW's v, one tensor per parameter.
+    public var secondMoment: [NamedTensor]
+    /// Step counts, random states, data cursors, best validation loss.
+    public var state: TrainingState
+
+    public init(model: ModelCheckpoint, firstMoment: [NamedTensor], secondMoment: [NamedTensor], state: TrainingState) {
+        self.model = model
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+        self.state = state
+    }
+
+    /// The file's bytes.
+    public func serialized() throws -> Data {
+        try validateMoments(source: "<checkpoint>")
+        let stateJSON: String
+        do {
+            stateJSON = String(decoding: try Self.encoder.encode(state), as: UTF8.self)
+        } catch {
+            throw CheckpointError(path: "<checkpoint>", reason: "cannot encode the training state (\(error))")
+        }
+        var writer = try model.writer(format: ModelCheckpoint.trainingFormat, extraMetadata: [ModelCheckpoint.Key.training: stateJSON])
+        for named in firstMoment { try writer.add(Self.firstMomentPrefix + named.name, tensor: named.tensor) }
+        for named in secondMoment { try writer.add(Self.secondMomentPrefix + named.name, tensor: named.tensor) }
+        CheckpointChecksum.seal(&writer)
+        return writer.serialized()
+    }
+
+    /// Writes the file atomically (temporary file, fsync, rename).
+    public func write(to url: URL) throws {
+        let bytes = try serialized()
+        do { try AtomicFile.write(bytes, to: url) } catch {
+            throw CheckpointError(path: url.path, reason: "cannot write the checkpoint (\(error))")
+        }
+    }
+
+    /// Reads and verifies a training checkpoint.
+    public init(contentsOf url: URL) throws {
+        try self.init(file: ModelCheckpoint.open(url))
+    }
+
+    /// Reads and verifies a training checkpoint from bytes; `source` names it in errors.
+    public init(bytes: Data, source: String = "<memory>") throws {
+        try self.init(file: ModelCheckpoint.parse(bytes, source: source))
+    }
+
+    init(file: SafeTensors) throws {
+        guard file.metadata[ModelCheckpoint.Key.format] == ModelCheckpoint.trainingFormat,
+              let stateJSON = file.metadata[ModelCheckpoint.Key.training]
+        else {
+            throw CheckpointError(
+                path: file.source,
+                reason: "is a model file without training state (optimizer moments, step, random states); "
+                    + "it can be evaluated or sampled, or used to start a new run, but not resumed")
+        }
+        model = try ModelCheckpoint(file: file)
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+        } catch {
+            throw CheckpointError(path: file.source, reason: "has an unreadable training state (\(error))")
+        }
+        func moments(_ prefix: String) throws -> [NamedTensor] {
+            try file.entries.filter { $0.name.hasPrefix(prefix) }.map { entry in
+                guard entry.dtype == .float32 else {
+                    throw CheckpointError(path: file.source, reason: "tensor \(entry.name) is \(entry.dtype.rawValue); expected F32")
+                }
+                return NamedTensor(name: String(entry.name.dropFirst(prefix.count)), tensor: try file.tensor(entry.name))
+            }
+        }
+        firstMoment = try moments(Self.firstMomentPrefix)
+        secondMoment = try moments(Self.secondMomentPrefix)
+        if let stray = file.entries.first(where: {
+            $0.name.hasPrefix(Self.optimizerPrefix) && !$0.name.hasPrefix(Self.firstMomentPrefix)
+                && !$0.name.hasPrefix(Self.secondMomentPrefix)
+        }) {
+            throw CheckpointError(path: file.source, reason: "has an unknown optimizer tensor \(stray.name)")
+        }
+        try validateMoments(source: file.source)
+    }
+
+    /// Throws unless m and v each have exactly one tensor per parameter, with its shape.
+    func validateMoments(source: String) throws {
+        let expected = model.tensors.map { ($0.name, $0.tensor.shape) }
+        for (label, moment) in [("m", firstMoment), ("v", secondMoment)] {
+            let got = moment.map { ($0.name, $0.tensor.shape) }
+            guard got.count == expected.count, zip(got, expected).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else {
+                let missing = expected.first { name, _ in !got.contains { $0.0 == name } }?.0
+                throw CheckpointError(
+                    path: source,
+                    reason: "AdamW \(label) does not match the parameters"
+                        + (missing.map { " (no optimizer.\(label).\($0))" } ?? " (names, order or shapes differ)"))
+            }
+        }
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
+
+/// A run's checkpoint directory: `last.safetensors`, rewritten at every save, and
+/// `best.safetensors`, rewritten when the validation loss improves. Both writes are atomic, so
+/// a crash mid-save leaves the previous file intact.
+public struct CheckpointDirectory: Sendable {
+    public let url: URL
+
+    public init(_ url: URL) { self.url = url }
+
+    /// The latest checkpoint.
+    public var last: URL { url.appendingPathComponent("last.safetensors") }
+    /// The checkpoint with the lowest validation loss.
+    public var best: URL { url.appendingPathComponent("best.safetensors") }
+
+    /// Writes `checkpoint` as `last`, and also as `best` when `isBest`.
+    public func save(_ checkpoint: TrainingCheckpoint, isBest: Bool) throws {
+        let bytes = try checkpoint.serialized()
+        for target in isBest ? [last, best] : [last] {
+            do { try AtomicFile.write(bytes, to: target) } catch {
+                throw CheckpointError(path: target.path, reason: "cannot write the checkpoint (\(error))")
+            }
+        }
+    }
+}

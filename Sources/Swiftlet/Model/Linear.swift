@@ -1,0 +1,33 @@
+import SwiftletKernels
+
+/// A parameter tensor and its gradient, as pointers into the model's two flat stores.
+struct ParameterView {
+    let value: UnsafeMutablePointer<Float>
+    let gradient: UnsafeMutablePointer<Float>
+
+    init(_ slot: ParameterSlot, parameters: ParameterStore, gradients: ParameterStore) {
+        value = parameters.pointer(slot)
+        gradient = gradients.pointer(slot)
+    }
+}
+
+/// `out = x·Wᵀ + b` on (rows, inputs) → (rows, outputs), PyTorch's `nn.Linear`.
+struct Linear {
+    let weight: ParameterView   // (outputs, inputs)
+    let bias: ParameterView?    // (outputs) or none
+    let inputs: Int
+    let outputs: Int
+
+    /// out (rows, outputs) ← x (rows, inputs)·Wᵀ + b.
+    func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int) {
+        swl_linear_forward(out, x, weight.value, bias?.value, Int32(rows), Int32(inputs), Int32(outputs))
+    }
+
+    /// dx (rows, inputs) += dout·W, unless dx is nil; dW += doutᵀ·x; db += Σ dout.
+    func backward(
+        dx: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int
+    ) {
+        swl_linear_backward(dx, weight.gradient, bias?.gradient, dout, x, weight.value,
+                            Int32(rows), Int32(inputs), Int32(outputs))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Swiftlet
+import SwiftletKernels
+import Testing
+
+@Suite("Causal softmax", .serialized) struct SoftmaxTests {
+    @Test(arguments: ["small", "gpt2"]) func goldenOnEveryPath(caseName: String) throws {
+        let golden = try Golden("softmax").case(caseName)
+        let scores = try golden.tensor("s"), dprobs = try golden.tensor("dp")
+        let scale = try golden.scalar("scale")
+        try forEachConfiguration { isa, threads in
+            let probs = try Kernels.causalSoftmax(scores, scale: scale)
+            try golden.expectClose(probs.values, "p")
+            let dscores = try Kernels.causalSoftmaxBackward(dprobs, probabilities: probs, scale: scale)
+            try golden.expectClose(dscores.values, "ds")
+            let t = scores.shape[3]
+            #expect(aboveDiagonal(probs.values, t).allSatisfy { $0 == 0 }, "p above the diagonal on \(isa), \(threads) threads")
+            #expect(aboveDiagonal(dscores.values, t).allSatisfy { $0 == 0 }, "ds above the diagonal on \(isa), \(threads) threads")
+        }
+    }
+
+    /// Scores and upstream gradients above the diagonal must never be read: NaN there changes nothing.
+    @Test func neverReadsAboveTheDiagonal() throws {
+        let (bh, t) = (3, 37)
+        var random = TestRandom(seed: 11)
+        let clean = try Tensor(shape: [bh, t, t], values: random.normals(bh * t * t, std: 3))
+        let upstream = try Tensor(shape: [bh, t, t], values: random.normals(bh * t * t))
+        var dirty = clean, dirtyUpstream = upstream
+        for m in 0..<bh { for i in 0..<t { for j in (i + 1)..<t {
+            dirty.values[(m * t + i) * t + j] = .nan
+            dirtyUpstream.values[(m * t + i) * t + j] = i % 2 == 0 ? .infinity : 1e30
+        } } }
+        try forEachConfiguration(threads: [2]) { isa, _ in
+            let expected = try Kernels.causalSoftmax(clean, scale: 0.5)
+            let got = try Kernels.causalSoftmax(dirty, scale: 0.5)
+            expectBitwiseEqual(got.values, expected.values, "probabilities with junk above the diagonal on \(isa)")
+            let expectedGradient = try Kernels.causalSoftmaxBackward(upstream, probabilities: expected, scale: 0.5)
+            let gotGradient = try Kernels.causalSoftmaxBackward(dirtyUpstream, probabilities: got, scale: 0.5)
+            expectBitwiseEqual(gotGradient.values, expectedGradient.values, "gradient with junk above the diagonal on \(isa)")
+        }
+    }
+
+    @Test func backwardMatchesFiniteDifferences() throws {
+        let (bh, t) = (2, 7)
+        let scale: Float = 0.7
+        var random = TestRandom(seed: 3)
+        let scores = random.normals(bh * t * t)
+        let weights = random.normals(bh * t * t)
+        let shape = [bh, t, t]
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            let probs = try Kernels.causalSoftmax(try Tensor(shape: shape, values: scores), scale: scale)
+            let analytic = try Kernels.causalSoftmaxBackward(try Tensor(shape: shape, values: weights),
+                                                             probabilities: probs, scale: scale)
+            try expectGradientMatchesFiniteDifferences("softmax ds on \(isa)", at: scores, analytic: analytic.values,
+                                                       count: 40) { x in
+                let p = try Kernels.causalSoftmax(try Tensor(shape: shape, values: x), scale: scale)
+                return zip(p.values, weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            }
+        }
+    }
+
+    @Test func threadCountDoesNotChangeResults() throws {
+        let (bh, t) = (3, 90)
+        var random = TestRandom(seed: 5)
+        let scores = try Tensor(shape: [bh, t, t], values: random.normals(bh * t * t, std: 2))
+        let upstream = try Tensor(shape: [bh, t, t], values: random.normals(bh * t * t))
+        try expectThreadIndependent("causal softmax") {
+            let probs = try Kernels.causalSoftmax(scores, scale: 0.125)
+            let dscores = try Kernels.causalSoftmaxBackward(upstream, probabilities: probs, scale: 0.125)
+            return [probs.values, dscores.values]
+        }
+    }
+
+    /// The C backward adds into dscores (+=).
+    @Test func backwardAccumulates() throws {
+        let (bh, t) = (2, 20)
+        var random = TestRandom(seed: 9)
+        let scores = random.normals(bh * t * t), upstream = random.normals(bh * t * t)
+        let probs = try Kernels.causalSoftmax(try Tensor(shape: [bh, t, t], values: scores), scale: 1).values
+        var once = [Float](repeating: 0, count: scores.count)
+        swl_causal_softmax_backward(&once, upstream, probs, Int32(bh), Int32(t), 1)
+        var twice = once
+        swl_causal_softmax_backward(&twice, upstream, probs, Int32(bh), Int32(t), 1)
+        expectBitwiseEqual(twice, once.map { $0 + $0 }, "second backward adds the same gradient")
+    }
+
+    @Test func rejectsBadShapes() throws {
+        let square = try Tensor(zeros: [2, 3, 3])
+        #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [2, 3, 4]), scale: 1) }
+        #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [3]), scale: 1) }
+        #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [0, 3, 3]), scale: 1) }
+        #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [2, 0, 0]), scale: 1) }
+        #expect(throws: KernelError.self) { try Kernels.causalSoftmax(square, scale: .nan) }
+        #expect(throws: KernelError.self) {
+            try Kernels.causalSoftmaxBackward(try Tensor(zeros: [2, 4, 4]), probabilities: square, scale: 1)
+        }
+    }
+
+    private func aboveDiagonal(_ values: [Float], _ t: Int) -> [Float] {
+        var result: [Float] = []
+        for m in 0..<(values.count / (t * t)) { for i in 0..<t { for j in (i + 1)..<t {
+            result.append(values[(m * t + i) * t + j])
+        } } }
+        return result
+    }
+}

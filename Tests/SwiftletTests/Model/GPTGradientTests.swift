@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import Swiftlet
+
+/// Finite-difference checks of the whole model's backward pass for every architecture variant,
+/// and agreement between the naive and flash attention kernels.
+@Suite("GPT gradients", .serialized) struct GPTGradientTests {
+    static let variants: [(String, @Sendable (inout GPTConfig) -> Void)] = [
+        ("pre-LN gelu_tanh learned tied", { _ in }),
+        ("post-LN", { $0.normalization = .post }),
+        ("relu", { $0.activation = .relu }),
+        ("gelu_erf", { $0.activation = .geluErf }),
+        ("sinusoidal", { $0.position = .sinusoidal }),
+        ("rope", { $0.position = .rope }),
+        ("untied", { $0.tieEmbeddings = false }),
+        ("bias", { $0.bias = true }),
+        ("attention-only", { $0.mlpHiddenSize = 0 }),
+        ("position none", { $0.position = .none }),
+        ("naive attention", { $0.attention = .naive }),
+        ("post-LN rope bias untied attention-only", {
+            $0.normalization = .post; $0.position = .rope; $0.bias = true; $0.tieEmbeddings = false; $0.mlpHiddenSize = 0
+        }),
+        ("dropout (flash config, runs naive)", { $0.dropout = 0.2 }),
+        ("dropout post-LN rope bias", { $0.dropout = 0.3; $0.normalization = .post; $0.position = .rope; $0.bias = true }),
+    ]
+
+    @Test(arguments: variants.indices)
+    func gradientsMatchFiniteDifferences(variant: Int) throws {
+        let (label, change) = Self.variants[variant]
+        let model = try GPT(config: try tinyConfig(change), seed: 5)
+        randomizeParameters(model)
+        let batch = randomBatch(vocabulary: 11, batch: 2, time: 7, ignoring: [3, 9])
+        try expectModelGradientsMatchFiniteDifferences(label, model: model, batch: batch,
+                                                       allowKinks: model.config.activation == .relu)
+    }
+
+    @Test func naiveAndFlashGiveTheSameLossAndGradients() throws {
+        for position in [GPTConfig.PositionEncoding.learned, .rope] {
+            let flash = try GPT(config: try tinyConfig { $0.position = position; $0.blockSize = 24 }, seed: 9)
+            let naive = try GPT(config: try tinyConfig { $0.position = position; $0.blockSize = 24; $0.attention = .naive },
+                                seed: 9)
+            randomizeParameters(flash)
+            randomizeParameters(naive)
+            let batch = randomBatch(vocabulary: 11, batch: 3, time: 24)
+            let (lossF, gradF) = try lossAndGradients(flash, batch)
+            let (lossN, gradN) = try lossAndGradients(naive, batch)
+            #expect(flash.lastAttentionKernel == .flash && naive.lastAttentionKernel == .naive)
+            #expect(abs(lossF - lossN) <= 1e-5 * abs(lossN))
+            let scale = gradN.map(abs).max() ?? 1
+            expectClose(gradF, gradN, atol: 1e-5 * scale, "flash vs naive gradients (\(position))")
+        }
+    }
+
+    @Test func dropoutRunsNaiveOnlyWhenTraining() throws {
+        let model = try GPT(config: try tinyConfig { $0.dropout = 0.1 }, seed: 1)
+        #expect(model.config.attention == .flash)
+        #expect(model.effectiveAttentionKernel(for: .training) == .naive)
+        #expect(model.effectiveAttentionKernel(for: .evaluation) == .flash)
+        #expect(model.effectiveAttentionKernel(for: .inference) == .flash)
+        let plain = try GPT(config: try tinyConfig(), seed: 1)
+        #expect(plain.effectiveAttentionKernel(for: .training) == .flash)
+    }
+
+    @Test func dropoutIsSeededAndOffInEvaluation() throws {
+        let withDropout = try GPT(config: try tinyConfig { $0.dropout = 0.3 }, seed: 2)
+        let without = try GPT(config: try tinyConfig(), seed: 2)
+        let batch = randomBatch(vocabulary: 11, batch: 2, time: 8)
+        func loss(_ model: GPT, _ mode: ForwardMode) throws -> Float {
+            try model.forward(tokens: batch.inputs, targets: batch.targets, batchSize: 2, sequenceLength: 8, mode: mode)!
+        }
+        // Same initialization, and evaluation ignores dropout.
+        #expect(try loss(withDropout, .evaluation) == loss(without, .evaluation))
+        #expect(withDropout.dropoutPassCount == 0)
+        let first = try loss(withDropout, .training)
+        let second = try loss(withDropout, .training)
+        #expect(withDropout.dropoutPassCount == 2)
+        #expect(first != second, "each training pass draws new masks")
+        #expect(first != (try loss(without, .training)))
+        withDropout.dropoutPassCount = 0
+        #expect(try loss(withDropout, .training) == first, "restoring the counter replays the masks")
+    }
+}
