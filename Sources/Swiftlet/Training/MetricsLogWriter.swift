@@ -1,10 +1,10 @@
 import Foundation
 
-/// The training metrics log: JSON Lines, one object per record, appended as training runs.
+/// Writes the training metrics log: JSON Lines, one object per record, appended as training runs.
 ///
-/// Step records: `{"step", "loss", "lr", "tokens_per_s", "grad_norm", "elapsed_s"}`.
+/// (`MetricsLog` reads it back.) Step records: `{"step", "loss", "lr", "tokens_per_s", "grad_norm", "elapsed_s"}`.
 /// Eval records: `{"step", "train_loss", "val_loss"}`. Other tools read these keys.
-public final class MetricsLog {
+public final class MetricsLogWriter {
     public let url: URL
     private let handle: FileHandle
 
@@ -16,7 +16,7 @@ public final class MetricsLog {
         try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if let step, let existing = try? String(contentsOf: url, encoding: .utf8) {
             let kept = existing.split(separator: "\n").filter { line in
-                guard let record = MetricsLog.parse(line), let recordStep = record["step"] as? Int else { return false }
+                guard let record = MetricsLogWriter.parse(line), let recordStep = record["step"] as? Int else { return false }
                 return recordStep <= step
             }
             try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: url)
