@@ -1,4 +1,5 @@
-/// A `GPTConfig` that cannot describe a model. The message names the offending JSON field.
+/// A setting (of a `GPTConfig` or a training configuration) that cannot be used. The message
+/// names the offending JSON field.
 public struct ConfigError: Error, Equatable, CustomStringConvertible {
     /// The JSON key at fault, e.g. `"n_embd"`.
     public let field: String
@@ -10,5 +11,5 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "invalid model config: \(field): \(reason)" }
+    public var description: String { "invalid setting \(field): \(reason)" }
 }

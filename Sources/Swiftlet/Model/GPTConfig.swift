@@ -145,7 +145,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     // MARK: Codable
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case vocabularySize = "vocab_size"
         case blockSize = "block_size"
         case layerCount = "n_layer"
@@ -161,6 +161,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         case attention
         case vocabularyPaddingMultiple = "vocab_padding_multiple"
     }
+
+    /// Every JSON key of the config.
+    public static var jsonKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
     /// Decodes with GPT-2 defaults for absent keys; an unknown variant name or an invalid
     /// combination throws a `ConfigError` naming the field.

@@ -16,7 +16,7 @@ final class ProgressBar {
     private let started = Date()
     private var lastDraw = Date.distantPast
     private let plainInterval: Int
-    private var lastPlainStep = Int.min
+    private var lastPlainStep: Int?
     private let firstStep: Int
 
     /// - Parameters:
@@ -44,7 +44,7 @@ final class ProgressBar {
             let line = "\(label)\(bar) \(step)/\(total)  \(fieldText)  eta \(eta)"
             print("\r\u{1B}[2K" + line, terminator: "")
             fflush(nil)
-        } else if step - lastPlainStep >= plainInterval || step >= total || step == firstStep + 1 {
+        } else if lastPlainStep.map({ step - $0 >= plainInterval }) ?? true || step >= total {
             lastPlainStep = step
             print("\(label)step \(step)/\(total)  \(fieldText)  eta \(eta)")
             fflush(nil)
