@@ -30,7 +30,7 @@ test: deps
 
 demo: release
 	$(RELEASE_BIN) train --preset tiny --out runs/demo
-	$(RELEASE_BIN) sample --checkpoint runs/demo/last.safetensors --prompt "ROMEO:" --max-new-tokens 300
+	$(RELEASE_BIN) sample --checkpoint runs/demo --prompt "ROMEO:" --max-new-tokens 300
 
 bench: release
 	$(RELEASE_BIN) bench

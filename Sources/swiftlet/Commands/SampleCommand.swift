@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Swiftlet
+
+/// `swiftlet sample`: generate text from a checkpoint, streamed as it is produced.
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate text from a trained model.",
+        discussion: """
+            --checkpoint takes a model or training checkpoint, or a run directory (its best.safetensors,
+            else last.safetensors). Greedy decoding with --temperature 0; otherwise temperature, then
+            top-k, top-p and min-p filter the distribution. The same --seed gives the same text.
+            """
+    )
+
+    @Option(help: "Checkpoint file or run directory.") var checkpoint: String
+    @Option(help: "Prompt text, or @FILE to read it from a file.") var prompt: String = "\n"
+    @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.8
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.") var topK: Int?
+    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens with this total probability.") var topP: Float?
+    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than this fraction of the best one.") var minP: Float?
+    @Option(name: .customLong("repetition-penalty"), help: "Penalize tokens seen recently (> 1 discourages repeats).") var repetitionPenalty: Float?
+    @Option(name: .customLong("repetition-window"), help: "How many recent tokens the penalty looks at.") var repetitionWindow: Int = 64
+    @Option(help: "Random seed.") var seed: UInt64 = 1337
+    @Option(name: .customLong("num-samples"), help: "Independent samples to draw.") var numSamples: Int = 1
+    @Option(name: .customLong("stop"), help: "Stop when this string appears (repeatable).") var stopStrings: [String] = []
+    @Flag(name: .customLong("allow-special"), help: "Read special tokens such as <|endoftext|> in the prompt as tokens.") var allowSpecial = false
+    @Option(help: "Threads for the kernels.") var threads: Int?
+
+    func validate() throws {
+        if numSamples < 1 { throw ValidationError("--num-samples must be at least 1, got \(numSamples)") }
+        if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { Runtime.threads = threads }
+        let url = try CheckpointLocation.resolve(checkpoint)
+        let (model, savedTokenizer) = try ModelCheckpoint.load(url)
+        guard let tokenizer = savedTokenizer else {
+            throw ValidationError("\(url.path) has no tokenizer; it cannot turn text into ids")
+        }
+        let promptText = try PromptText.read(prompt)
+        let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
+        var stopTokens = Set<Int32>()
+        if let endOfText = tokenizer.specialTokens[GPT2Tokenizer.endOfText] { stopTokens.insert(Int32(endOfText)) }
+        let generator = Generator(model: model, tokenizer: tokenizer)
+        for index in 0..<numSamples {
+            let sampling = SamplingParameters(
+                temperature: temperature, topK: topK, topP: topP, minP: minP,
+                repetitionPenalty: repetitionPenalty, repetitionWindow: repetitionWindow,
+                seed: seed &+ UInt64(index))
+            let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
+                                            stopTokens: stopTokens, stopStrings: stopStrings)
+            if numSamples > 1 { print("--- sample \(index + 1) ---") }
+            print(promptText, terminator: "")
+            try generator.generate(prompt: promptText, allowedSpecial: specials, options: options) { piece in
+                print(piece, terminator: "")
+                fflush(nil)
+            }
+            print("")
+        }
+    }
+}
+
+/// Finds the checkpoint file a user means.
+enum CheckpointLocation {
+    /// A file as given; a directory's best.safetensors, else its last.safetensors.
+    static func resolve(_ path: String) throws -> URL {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("no checkpoint at \(path)")
+        }
+        let url = URL(fileURLWithPath: path)
+        guard isDirectory.boolValue else { return url }
+        for name in ["best.safetensors", "last.safetensors"] {
+            let candidate = url.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        throw ValidationError("\(path) is a directory without best.safetensors or last.safetensors")
+    }
+}
+
+/// Text given on the command line: literal, or @FILE.
+enum PromptText {
+    static func read(_ argument: String) throws -> String {
+        guard argument.hasPrefix("@") else { return argument }
+        let path = String(argument.dropFirst())
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the prompt file \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("the prompt file \(path) is not UTF-8 text") }
+        return text
+    }
+}
