@@ -63,7 +63,7 @@ import Testing
         #expect(ids.count < text.utf8.count / 2)  // 600 tokens compress English well below 1 per byte
         #expect(try tokenizer.decode(ids) == text)
         #expect(try tokenizer.encode(text, threads: 3) == ids)
-        var random = RandomText(seed: 5)
+        var random = RandomUnicodeText(seed: 5)
         for _ in 0..<200 {
             let sample = random.next()
             #expect(try tokenizer.decode(try tokenizer.encode(sample)) == sample, "\(sample.debugDescription)")

@@ -66,7 +66,7 @@ import Testing
         let gpt2 = try GPT2Tokenizer.bundled()
         #expect(reference.encode("Hello world") == [15496, 995])  // the oracle itself works
         var texts = try TokenizerFixtures.gpt2Cases().filter { $0.allowed_special == nil }.map(\.text)
-        var random = RandomText(seed: 17)
+        var random = RandomUnicodeText(seed: 17)
         for _ in 0..<100 { texts.append(random.next()) }
         var letters = RandomGenerator(seed: 19)
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
