@@ -8,7 +8,7 @@ public enum ColorMap: Sendable {
     /// The colour of `fraction` (0...1, clamped) along the map.
     public func color(at fraction: Double) -> RGB {
         let stops = self == .viridis ? Self.viridisStops : Self.magmaStops
-        let t = fraction.isFinite ? min(1, max(0, fraction)) : 0
+        let t = fraction.isNaN ? 0 : min(1, max(0, fraction))
         let position = t * Double(stops.count - 1)
         let index = min(stops.count - 2, Int(position))
         return RGB(hex: stops[index]).mixed(with: RGB(hex: stops[index + 1]), amount: position - Double(index))
