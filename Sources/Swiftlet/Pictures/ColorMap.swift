@@ -45,14 +45,14 @@ public enum ColorMap: Sendable {
         for tick in ticks.major {
             let y = rect.maxY - 1 - Int(((tick - range.lowerBound) / (range.upperBound - range.lowerBound)
                 * Double(rect.height - 1)).rounded())
-            canvas.fillRectangle(PixelRect(x: rect.maxX, y: y, width: 4, height: 1), color: .axis)
+            canvas.fillRectangle(PixelRect(x: rect.maxX, y: y, width: 3, height: 1), color: .axis)
             let text = ticks.label(for: tick)
-            canvas.drawText(text, x: rect.maxX + 7, y: y - BitmapFont.height(scale: scale) / 2, scale: scale)
+            canvas.drawText(text, x: rect.maxX + 10, y: y - BitmapFont.height(scale: scale) / 2, scale: scale)
             labelWidth = max(labelWidth, BitmapFont.width(of: text, scale: scale))
         }
-        var used = rect.width + 7 + labelWidth
+        var used = rect.width + 10 + labelWidth
         if let label {
-            let x = rect.maxX + 7 + labelWidth + 8
+            let x = rect.maxX + 10 + labelWidth + 8
             canvas.drawText(label, x: x, y: rect.y + (rect.height + BitmapFont.width(of: label, scale: scale)) / 2,
                             scale: scale, direction: .upward)
             used += 8 + BitmapFont.height(scale: scale)
