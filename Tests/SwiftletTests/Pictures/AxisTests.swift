@@ -32,6 +32,18 @@ import Testing
             == ["0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1.0"])
     }
 
+    @Test func explicitTicksAndBadRangesOnLogAxes() {
+        let axis = ChartAxis(label: "T", scale: .log10, range: -1...100, ticks: [64, 128, 0, 1.5])
+        let range = axis.drawnRange(for: [64, 128], margin: 0.02)
+        #expect(range.lowerBound > 0 && range.contains(1.5) && range.contains(128))
+        let ticks = axis.ticks(in: range, targetCount: 5)
+        #expect(ticks.major == [64, 128, 1.5] && ticks.major.map(ticks.label) == ["64", "128", "1.5"])
+        #expect(ChartAxis(label: "", scale: .log10).drawnRange(for: [], margin: 0) == 1...10)
+        let empty = LineChart(title: "", xAxis: ChartAxis(label: "x", scale: .log10), yAxis: ChartAxis(label: "y", scale: .log10),
+                              series: [], width: 200, height: 100)
+        #expect(empty.render().width == 200)
+    }
+
     @Test func domainsSkipValuesTheScaleCannotShow() {
         let domain = AxisScale.log10.domain(of: [-1, 0, .nan, 10, 1000])
         #expect(domain != nil && domain!.lowerBound < 10 && domain!.lowerBound > 1 && domain!.upperBound > 1000)

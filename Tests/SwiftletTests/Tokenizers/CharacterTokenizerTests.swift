@@ -13,6 +13,7 @@ import Testing
         #expect(tokenizer.specialTokens.isEmpty)
         let ids = try tokenizer.encode(text)
         #expect(Array(ids.prefix(64)) == TokenizerFixtures.ints(golden["first_64"]))
+        #expect(TokenizerFixtures.sha256(TokenizerFixtures.littleEndianBytes(ids, width: 2)) == golden["sha256_uint16_le"] as? String)
         #expect(try tokenizer.decode(ids) == text)
     }
 

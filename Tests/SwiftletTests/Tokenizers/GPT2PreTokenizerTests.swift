@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func agreesWithTheRegexOnRandomUnicode() throws {
-        var random = RandomText(seed: 3)
+        var random = RandomUnicodeText(seed: 3)
         for _ in 0..<300 {
             let text = random.next()
             #expect(GPT2PreTokenizer.split(text) == (try Self.regexPieces(text)), "\(text.debugDescription)")

@@ -26,6 +26,11 @@ import Testing
         }
     }
 
+    @Test func sha256OfTheTestSupportIsRight() {
+        #expect(TokenizerFixtures.sha256([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(TokenizerFixtures.sha256(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     @Test func endOfTextIsPlainTextUnlessAllowed() throws {
         #expect(try gpt2.encode("<|endoftext|>") == [27, 91, 437, 1659, 5239, 91, 29])
         #expect(try gpt2.encode("<|endoftext|>", allowedSpecial: ["<|endoftext|>"]) == [50256])
@@ -44,6 +49,9 @@ import Testing
         #expect(ids.count == (expected["n_tokens"] as? Int))
         #expect(Array(ids.prefix(64)) == TokenizerFixtures.ints(expected["first_64"]))
         #expect(Array(ids.suffix(64)) == TokenizerFixtures.ints(expected["last_64"]))
+        // Every id of the stream, through the golden sha256 of the ids as uint16 and int32.
+        #expect(TokenizerFixtures.sha256(TokenizerFixtures.littleEndianBytes(ids, width: 2)) == expected["sha256_uint16_le"] as? String)
+        #expect(TokenizerFixtures.sha256(TokenizerFixtures.littleEndianBytes(ids, width: 4)) == expected["sha256_int32_le"] as? String)
         // nanoGPT's split: the first 90% of the characters and the rest, encoded separately.
         let split = text.index(text.startIndex, offsetBy: Int(Double(text.count) * 0.9))
         #expect(try gpt2.encodeOrdinary(String(text[..<split])).count == 301_966)
@@ -57,7 +65,7 @@ import Testing
     }
 
     @Test func randomUnicodeRoundTrips() throws {
-        var random = RandomText(seed: 7)
+        var random = RandomUnicodeText(seed: 7)
         for _ in 0..<400 {
             let text = random.next()
             let ids = try gpt2.encodeOrdinary(text)
@@ -67,7 +75,7 @@ import Testing
     }
 
     @Test func multiThreadedMatchesOnLargeRandomText() throws {
-        var random = RandomText(seed: 11)
+        var random = RandomUnicodeText(seed: 11)
         var text = ""
         while text.utf8.count < 600_000 { text += random.next(maximumFragments: 200) + "\n" }
         let single = try gpt2.encodeOrdinary(text)

@@ -33,7 +33,7 @@ import Testing
 
     @Test func streamsRandomUnicodeExactly() throws {
         let gpt2 = try GPT2Tokenizer.bundled()
-        var random = RandomText(seed: 13)
+        var random = RandomUnicodeText(seed: 13)
         for _ in 0..<100 {
             let text = random.next()
             var detokenizer = StreamingDetokenizer(tokenizer: gpt2)

@@ -41,7 +41,7 @@ enum TokenizerFixtures {
 /// Random text that stresses tokenizers: ASCII words and punctuation, contractions, digits,
 /// whitespace runs of every kind, accented and combining characters, CJK, emoji with modifiers
 /// and ZWJ, flags, and rare scalars.
-struct RandomText {
+struct RandomUnicodeText {
     private var random: RandomGenerator
     init(seed: UInt64) { random = RandomGenerator(seed: seed) }
 
