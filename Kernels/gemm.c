@@ -2,11 +2,15 @@
 //
 // Loops, outermost first (BLIS order inside one macro tile):
 //   macro tiles (MC×NC of C)      — split statically over threads, each tile owned by one thread
-//     K blocks (KC), in order     — pack A (MC×KC) and B (KC×NC) into this thread's buffers
+//     K blocks (KC), in order     — the A (MC×KC) and B (KC×NC) blocks of this tile, packed
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
+// The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
+// by all threads, before the tiles; the other is packed per tile into per-thread buffers. When
+// both are too big to keep in cache, both are packed per tile.
 // Every element of C is summed over the same K blocks in the same order whatever the thread
-// count, so results are bitwise thread-independent.
+// count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
+// they decide who computes an element, never how).
 #include <stdlib.h>
 #include <string.h>
 
