@@ -2,11 +2,15 @@
 //
 // Loops, outermost first (BLIS order inside one macro tile):
 //   macro tiles (MC×NC of C)      — split statically over threads, each tile owned by one thread
-//     K blocks (KC), in order     — pack A (MC×KC) and B (KC×NC) into this thread's buffers
+//     K blocks (KC), in order     — the A (MC×KC) and B (KC×NC) blocks of this tile, packed
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
+// The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
+// by all threads, before the tiles; the other is packed per tile into per-thread buffers. When
+// both are too big to keep in cache, both are packed per tile.
 // Every element of C is summed over the same K blocks in the same order whatever the thread
-// count, so results are bitwise thread-independent.
+// count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
+// they decide who computes an element, never how).
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +196,10 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
         int share = round_up((N + omp_get_max_threads() - 1) / omp_get_max_threads(), path->nr);
         plan.nc = SWL_MIN(path->nc * 2, SWL_MAX(plan.nc, share));
     }
+    // At least two tiles per thread where the columns allow it, so every thread has work.
+    while ((M + plan.mc - 1) / plan.mc * ((N + plan.nc - 1) / plan.nc) < 2 * omp_get_max_threads() &&
+           plan.nc > path->nr)
+        plan.nc = round_up(plan.nc / 2, path->nr);
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
     const int tiles = plan.tiles_m * plan.tiles_n;

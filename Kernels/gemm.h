@@ -27,6 +27,14 @@ typedef enum { SWL_GEMM_OVERWRITE, SWL_GEMM_ACCUMULATE } swl_gemm_mode;
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K);
 
+/// Row counts up to this use the skinny products below instead of the packed GEMM.
+#define SWL_SKINNY_ROWS 4
+
+/// c (M,N) = a (M,K) · bᵀ (+ bias[j] on every row), with b (N,K) row-major and M ≤ SWL_SKINNY_ROWS.
+void swl_skinny_nt(float *c, const float *a, const float *b, const float *bias, int M, int N, int K);
+/// c (M,N) += a (M,K) · b (K,N), all row-major, M ≤ SWL_SKINNY_ROWS.
+void swl_skinny_nn_accumulate(float *c, const float *a, const float *b, int M, int N, int K);
+
 /// C (MR,NR) with row stride ldc += Ap·Bp, where Ap is a packed (kc,MR) panel (MR values per k)
 /// and Bp a packed (kc,NR) panel (NR values per k). kc ≥ 1; no alignment is assumed.
 typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
