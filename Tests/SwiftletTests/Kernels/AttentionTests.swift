@@ -201,6 +201,19 @@ import Testing
         }
     }
 
+    @Test func headLayoutIsThreadIndependent() throws {
+        let (b, t, h, hs) = (2, 33, 3, 8)
+        var random = TestRandom(seed: 71)
+        let qkv = try Tensor(shape: [b, t, 3 * h * hs], values: random.normals(b * t * 3 * h * hs))
+        try expectThreadIndependent("split and merge heads") {
+            let (q, k, v) = try Kernels.splitHeads(qkv, heads: h)
+            let merged = try Kernels.mergeHeads(v)
+            let back = try Kernels.splitHeadsBackward(query: q, key: k, value: v)
+            let unmerged = try Kernels.mergeHeadsBackward(merged, heads: h)
+            return [q.values, k.values, v.values, merged.values, back.values, unmerged.values]
+        }
+    }
+
     @Test func headBackwardsAccumulate() throws {
         let (b, t, h, hs) = (2, 3, 2, 5)
         let n = b * t * h * hs
