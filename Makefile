@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_BIN = .build/release/swiftlet
 
-.PHONY: help deps build release test demo bench info clean
+.PHONY: help deps build release test examples demo bench info clean
 
 help:
 	@echo "make demo    - train a small character model on tinyshakespeare (~3 min) and sample from it"
@@ -24,9 +24,15 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Tests run serially: kernels use every core and some tests switch the process-wide ISA path.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) examples
+
+# The Examples package uses Swiftlet as another package would (dependency by path).
+examples: deps
+	$(SWIFT) run --package-path Examples TrainTiny
 
 demo: release
 	$(RELEASE_BIN) train --preset tiny --out runs/demo
