@@ -25,10 +25,10 @@ release: deps
 	$(SWIFT) build -c release
 
 # Tests run serially: kernels use every core and some tests switch the process-wide ISA path.
-test: deps
+# The Examples package is built and run first so the test summary is the last thing printed.
+test: deps examples
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
-	$(MAKE) examples
 
 # The Examples package uses Swiftlet as another package would (dependency by path).
 examples: deps
