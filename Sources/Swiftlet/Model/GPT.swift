@@ -18,9 +18,11 @@ public enum ForwardMode: String, Sendable, CaseIterable {
 ///
 /// ```swift
 /// let model = try GPT(config: try GPTConfig.preset(named: "tiny"), seed: 1337)
+/// model.zeroGradients()
 /// let loss = try model.forward(tokens: x, targets: y, batchSize: 4, sequenceLength: 64)
-/// model.zeroGradients(); try model.backward()          // or use `Trainer`
-/// let next = try model.forward(tokens: prompt, batchSize: 1, sequenceLength: prompt.count, mode: .inference)
+/// try model.backward()                                   // `Trainer` does all of a step
+/// try model.forward(tokens: prompt, batchSize: 1, sequenceLength: prompt.count, mode: .inference)
+/// let nextTokenLogits = try model.logits()               // (1, 1, V)
 /// ```
 ///
 /// Activations are allocated on the first forward for a (B, T) and reused for any batch and
