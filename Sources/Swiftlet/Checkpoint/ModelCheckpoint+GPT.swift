@@ -17,9 +17,16 @@ extension ModelCheckpoint {
         try ModelCheckpoint(model: model, tokenizer: tokenizer).write(to: url)
     }
 
-    /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one.
+    /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one. `url` may
+    /// also be a Hugging Face GPT-2 directory (see `HuggingFaceGPT2`), which is imported.
     public static func load(_ url: URL) throws -> (model: GPT, tokenizer: AnyTokenizer?) {
-        let checkpoint = try ModelCheckpoint(contentsOf: url)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CheckpointError(path: url.path, reason: "no such file or directory")
+        }
+        let checkpoint = isDirectory.boolValue
+            ? try HuggingFaceGPT2.load(directory: url)
+            : try ModelCheckpoint(contentsOf: url)
         return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
     }
 

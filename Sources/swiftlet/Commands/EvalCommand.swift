@@ -58,7 +58,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        let (model, tokenizer) = try LoadedModel.load(checkpoint)
+        let (model, tokenizer) = try ModelCheckpoint.load(URL(fileURLWithPath: checkpoint))
         let result: (loss: Double, tokens: Int)
         if let batch {
             result = try evaluateBatch(model, URL(fileURLWithPath: batch))
@@ -75,18 +75,24 @@ struct EvalCommand: ParsableCommand {
         let file = try SafeTensors(contentsOf: url)
         let idx = try file.entry("idx"), targets = try file.entry("targets")
         guard idx.dtype == .int32, targets.dtype == .int32 else {
-            throw ValidationError("\(url.path): idx and targets must be I32, got \(idx.dtype.rawValue) and \(targets.dtype.rawValue)")
+            throw DataError(source: url.path, reason: "idx and targets must be I32, got \(idx.dtype.rawValue) and \(targets.dtype.rawValue)")
         }
         guard idx.shape.count == 2, idx.shape == targets.shape else {
-            throw ValidationError("\(url.path): idx and targets must both be (B,T), got \(idx.shape) and \(targets.shape)")
+            throw DataError(source: url.path, reason: "idx and targets must both be (B,T), got \(idx.shape) and \(targets.shape)")
         }
         let (b, t) = (idx.shape[0], idx.shape[1])
-        let targetIds = try file.int32s("targets")
-        if let bad = targetIds.first(where: { $0 < -1 || Int($0) >= model.config.vocabularySize }) {
-            throw ValidationError("\(url.path): target \(bad) is outside -1..<\(model.config.vocabularySize) (vocab_size)")
+        guard t <= model.config.blockSize else {
+            throw DataError(source: url.path, reason: "T = \(t) is longer than the model's block_size \(model.config.blockSize)")
         }
-        let loss = try model.forward(tokens: try file.int32s("idx"), targets: targetIds, batchSize: b, sequenceLength: t,
-                                     mode: .evaluation) ?? 0
+        let vocabulary = model.config.vocabularySize
+        let ids = try file.int32s("idx"), targetIds = try file.int32s("targets")
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+            throw DataError(source: url.path, reason: "idx holds \(bad), outside 0..<\(vocabulary) (vocab_size)")
+        }
+        if let bad = targetIds.first(where: { $0 < -1 || Int($0) >= vocabulary }) {
+            throw DataError(source: url.path, reason: "targets holds \(bad), outside -1..<\(vocabulary) (vocab_size; -1 = ignored)")
+        }
+        let loss = try model.forward(tokens: ids, targets: targetIds, batchSize: b, sequenceLength: t, mode: .evaluation) ?? 0
         if let dumpLogits {
             var writer = SafeTensorsWriter(metadata: ["source": url.lastPathComponent])
             try writer.add("logits", tensor: try model.logits())
@@ -116,20 +122,5 @@ struct EvalCommand: ParsableCommand {
             counted += count
         }
         return (sum / Double(max(counted, 1)), counted)
-    }
-}
-
-/// Loads a model from a Swiftlet checkpoint or a Hugging Face GPT-2 directory.
-enum LoadedModel {
-    static func load(_ path: String) throws -> (GPT, AnyTokenizer?) {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("--checkpoint \(path): no such file or directory")
-        }
-        let checkpoint = isDirectory.boolValue
-            ? try HuggingFaceGPT2.load(directory: url)
-            : try ModelCheckpoint(contentsOf: url)
-        return (try checkpoint.makeModel(source: path), try checkpoint.tokenizer(source: path))
     }
 }
