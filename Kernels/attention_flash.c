@@ -18,7 +18,11 @@
 //     dq pass, one task per (b,h,query tile), key tiles 0…diagonal:
 //         the same P and dS transposed, dQᵀ += Kᵀ·dSᵀ
 //     with D_i = Σ_d dout[i,d]·out[i,d]; dq and dk get the factor scale at the end.
-// Scratch is one block per thread, 4·hs·64 + 2·64² + 4·64 floats, allocated once per call.
+//     When there are enough heads to keep every thread busy, one task per (b,h) runs the dk/dv
+//     loop and adds each tile's dSᵀ·K into a per-head dQᵀ as it goes (5 tile products per tile
+//     pair instead of 7). It sums the same products in the same order: identical bits.
+// Scratch is one block per thread, allocated once per call: O(64·hs + 64²) floats, plus the
+// per-head dQᵀ (T·hs) in whole-head mode.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,14 @@ typedef struct {
 /// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned.
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
                                int M, int K, int accumulate);
+
+// Scratch per thread, in floats; every piece is a whole number of 64-byte lines.
+static size_t forward_scratch_floats(int hs) {
+    return 2 * (size_t)hs * TILE + TILE * TILE + 4 * TILE;  // Qᵀ, Oᵀ, Sᵀ, m, l, alpha, max
+}
+static size_t backward_scratch_floats(int hs) {
+    return 4 * (size_t)hs * TILE + 3 * TILE * TILE + 2 * TILE;  // largest of the two passes
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tile updates, one per ISA path.
@@ -233,15 +245,19 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
     }
 }
 
-// dk and dv for key tile `tile` of head `head`; lanes are keys.
+// dk and dv for key tile `tile` of head `head`; lanes are keys. With `dqt_head` (tiles × (hs,64),
+// the whole head's dQᵀ) it also adds this key tile's dq terms there, transposing dS to dSᵀ: the
+// same products, in the same order, as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int tile,
-                                        tile_update_fn update) {
+                                        tile_update_fn update, float *dqt_head) {
     const int T = p->T, hs = p->hs;
     const int j0 = tile * TILE, nc = SWL_MIN(TILE, T - j0);
     const size_t head_offset = (size_t)head * T * hs;
     const size_t tile_floats = (size_t)hs * TILE;
     float *kt = scratch, *vt = kt + tile_floats, *dkt = vt + tile_floats, *dvt = dkt + tile_floats;
-    float *s = dvt + tile_floats, *dp = s + TILE * TILE, *delta = dp + TILE * TILE;
+    float *s = dvt + tile_floats, *dp = s + TILE * TILE, *dst = dp + TILE * TILE;
+    float *delta = dst + TILE * TILE;
+    const float *k_tile = p->k + head_offset + (size_t)j0 * hs;
 
     transpose_rows(kt, p->k + head_offset + (size_t)j0 * hs, nc, hs);
     transpose_rows(vt, p->v + head_offset + (size_t)j0 * hs, nc, hs);
@@ -267,6 +283,11 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         }
         update(dvt, dout, 1, (size_t)hs, s, hs, nr, 1);  // dVᵀ += dOᵀ·P
         update(dkt, q, 1, (size_t)hs, dp, hs, nr, 1);    // dKᵀ += Qᵀ·dS
+        if (dqt_head != NULL) {
+            for (int c = 0; c < nc; c++)
+                for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < nr ? dp[r * TILE + c] : 0.0f;
+            update(dqt_head + (size_t)query_tile * tile_floats, k_tile, 1, (size_t)hs, dst, hs, nc, 1);
+        }
     }
 
     float *dk = p->dk + head_offset + (size_t)j0 * hs, *dv = p->dv + head_offset + (size_t)j0 * hs;
@@ -275,6 +296,26 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
             dk[(size_t)c * hs + d] += p->scale * dkt[(size_t)d * TILE + c];
             dv[(size_t)c * hs + d] += dvt[(size_t)d * TILE + c];
         }
+}
+
+// All of dq, dk, dv for head `head` (FlashAttention-2 order: key tiles outer, query tiles inner).
+SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch, int head,
+                                          int unused, tile_update_fn update) {
+    (void)unused;
+    const int T = p->T, hs = p->hs;
+    const size_t tile_floats = (size_t)hs * TILE;
+    float *dqt_head = scratch + backward_scratch_floats(hs);
+    for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dqt_head[x] = 0.0f;
+    for (int tile = 0; tile < p->tiles; tile++)
+        backward_kv_task(p, scratch, head, tile, update, dqt_head);
+    float *dq = p->dq + (size_t)head * T * hs;
+    for (int tile = 0; tile < p->tiles; tile++) {
+        const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
+        const float *dqt = dqt_head + (size_t)tile * tile_floats;
+        for (int r = 0; r < nr; r++)
+            for (int d = 0; d < hs; d++)
+                dq[(size_t)(i0 + r) * hs + d] += p->scale * dqt[(size_t)d * TILE + r];
+    }
 }
 
 // dq for query tile `tile` of head `head`; lanes are queries.
@@ -329,7 +370,11 @@ typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int ti
     }                                                                                           \
     target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h,       \
                                                  int t) {                                       \
-        backward_kv_task(p, s, h, t, tile_update_##suffix);                                     \
+        backward_kv_task(p, s, h, t, tile_update_##suffix, NULL);                               \
+    }                                                                                           \
+    target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h,     \
+                                                   int t) {                                     \
+        backward_head_task(p, s, h, t, tile_update_##suffix);                                   \
     }                                                                                           \
     target static void backward_q_task_##suffix(const flash_problem *p, float *s, int h, int t) {\
         backward_q_task(p, s, h, t, tile_update_##suffix);                                      \
@@ -341,22 +386,16 @@ FLASH_PATH(avx2, SWL_TARGET_AVX2)
 FLASH_PATH(avx512, SWL_TARGET_AVX512)
 #endif
 
-typedef struct { task_fn forward, backward_kv, backward_q; } flash_path;
+typedef struct { task_fn forward, backward_kv, backward_q, backward_head; } flash_path;
 
 static flash_path active_path(void) {
     switch (swl_isa_active()) {
 #if SWL_HAS_X86
-    case SWL_ISA_AVX512: return (flash_path){forward_task_avx512, backward_kv_task_avx512, backward_q_task_avx512};
-    case SWL_ISA_AVX2: return (flash_path){forward_task_avx2, backward_kv_task_avx2, backward_q_task_avx2};
+    case SWL_ISA_AVX512: return (flash_path){forward_task_avx512, backward_kv_task_avx512, backward_q_task_avx512, backward_head_task_avx512};
+    case SWL_ISA_AVX2: return (flash_path){forward_task_avx2, backward_kv_task_avx2, backward_q_task_avx2, backward_head_task_avx2};
 #endif
-    default: return (flash_path){forward_task_portable, backward_kv_task_portable, backward_q_task_portable};
+    default: return (flash_path){forward_task_portable, backward_kv_task_portable, backward_q_task_portable, backward_head_task_portable};
     }
-}
-
-// Per-thread scratch, in floats, rounded up to whole 64-byte lines.
-static size_t scratch_floats(int hs) {
-    size_t floats = 4 * (size_t)hs * TILE + 2 * TILE * TILE + 4 * TILE;
-    return (floats + 15) / 16 * 16;
 }
 
 static float *allocate_scratch(size_t floats) {
@@ -369,34 +408,32 @@ static float *allocate_scratch(size_t floats) {
     return scratch;
 }
 
-// Runs `first` over every (head, tile), heaviest tiles first, then `second` likewise (if any).
-// Scheduling is dynamic, which is safe: a task's result does not depend on which thread runs it.
-// `first_heavy_last` says whether the first pass's work grows with the tile index.
-static void run_tasks(const flash_problem *p, task_fn first, int first_heavy_last,
-                      task_fn second, int second_heavy_last) {
-    const int tasks = p->BH * p->tiles;
-    const size_t floats = scratch_floats(p->hs);
-    const int threads = omp_get_max_threads();
-    float *scratch = allocate_scratch(floats * (size_t)threads);
+// One pass of tasks: `per_head` tasks for each head, task t of a head given tile t, or tile
+// per_head−1−t when `heavy_last` (so the costliest tasks start first).
+typedef struct { task_fn run; int per_head, heavy_last; } flash_pass;
+
+// Runs `first` then `second` (if any) over all heads with one scratch block of `floats` per
+// thread. Scheduling is dynamic, which is safe: a task's result does not depend on which thread
+// runs it, and the two passes write different outputs (so no barrier between them).
+static void run_passes(const flash_problem *p, size_t floats, flash_pass first, flash_pass second) {
+    floats = (floats + 15) / 16 * 16;  // whole 64-byte lines per thread
+    float *scratch = allocate_scratch(floats * (size_t)omp_get_max_threads());
+    const flash_pass passes[2] = {first, second};
 #ifdef _OPENMP
 #pragma omp parallel
 #endif
     {
         float *mine = scratch + floats * (size_t)omp_get_thread_num();
+        for (int pass = 0; pass < 2; pass++) {
+            const flash_pass now = passes[pass];
+            if (now.run == NULL) continue;
+            const int tasks = p->BH * now.per_head;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1) nowait
 #endif
-        for (int task = 0; task < tasks; task++) {
-            const int rank = task / p->BH;
-            first(p, mine, task % p->BH, first_heavy_last ? p->tiles - 1 - rank : rank);
-        }
-        if (second != NULL) {
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
             for (int task = 0; task < tasks; task++) {
                 const int rank = task / p->BH;
-                second(p, mine, task % p->BH, second_heavy_last ? p->tiles - 1 - rank : rank);
+                now.run(p, mine, task % p->BH, now.heavy_last ? now.per_head - 1 - rank : rank);
             }
         }
     }
@@ -410,7 +447,15 @@ void swl_attention_flash_forward(float *out, float *lse, const float *q, const f
         .BH = B * H, .T = T, .hs = hs, .tiles = (T + TILE - 1) / TILE,
         .scale = 1.0f / sqrtf((float)hs),
     };
-    run_tasks(&p, active_path().forward, 1, NULL, 0);
+    flash_pass queries = {active_path().forward, p.tiles, 1};
+    run_passes(&p, forward_scratch_floats(hs), queries, (flash_pass){NULL, 0, 0});
+}
+
+// Whole-head tasks do 5 tile products per (query, key) tile pair, the two split passes 7, but
+// whole heads balance only when there are enough of them for the threads.
+static int use_whole_heads(int heads, int threads) {
+    const long long per_thread = (heads + threads - 1) / threads;
+    return 5 * (long long)threads * per_thread <= 7 * (long long)heads;
 }
 
 void swl_attention_flash_backward(float *dq, float *dk, float *dv, const float *dout,
@@ -423,6 +468,15 @@ void swl_attention_flash_backward(float *dq, float *dk, float *dv, const float *
         .scale = 1.0f / sqrtf((float)hs),
     };
     flash_path path = active_path();
-    // dk/dv: key tile 0 sees every query tile, so it is heaviest; dq: the last query tile is.
-    run_tasks(&p, path.backward_kv, 0, path.backward_q, 1);
+    // Both decompositions sum every gradient element in the same order with the same products,
+    // so they give identical bits and the choice may follow the thread count.
+    if (use_whole_heads(p.BH, omp_get_max_threads())) {
+        flash_pass heads = {path.backward_head, 1, 0};
+        run_passes(&p, backward_scratch_floats(hs) + (size_t)p.tiles * hs * TILE, heads,
+                   (flash_pass){NULL, 0, 0});
+    } else {
+        // dk/dv: key tile 0 sees every query tile, so it is heaviest; dq: the last query tile is.
+        flash_pass keys = {path.backward_kv, p.tiles, 0}, queries = {path.backward_q, p.tiles, 1};
+        run_passes(&p, backward_scratch_floats(hs), keys, queries);
+    }
 }

@@ -125,9 +125,17 @@ struct BytePairEncoding: Sendable {
             let cacheable = length <= PieceCache.maximumPieceLength
             if cacheable, cache.append(piece, length, into: &output) { return }
             let begin = output.count
-            merge(piece, length, engine: engine, byteTokens: byteTokens, into: &output)
+            if length > Self.longPieceLength {
+                mergeLong(piece, length, engine: engine, byteTokens: byteTokens, into: &output)
+            } else {
+                merge(piece, length, engine: engine, byteTokens: byteTokens, into: &output)
+            }
             if cacheable { cache.insert(piece, length, ids: output[begin...]) }
         }
+
+        /// Pieces longer than this merge with a heap (O(n log n)) instead of a scan per merge
+        /// (O(n²)): a megabyte of spaces or of one letter must not take hours.
+        static let longPieceLength = 256
 
         /// The BPE merge loop on one piece: keep the rank of every adjacent pair, merge the
         /// lowest, and update only the two pairs next to it.
@@ -171,6 +179,88 @@ struct BytePairEncoding: Sendable {
                 }
             }
         }
+    }
+}
+
+extension BytePairEncoding.Workspace {
+    /// The same merges as ``merge`` for long pieces: the tokens form a linked list and a min-heap
+    /// holds (rank, position) of candidate pairs, so the lowest rank merges first and the
+    /// leftmost wins ties. Entries whose pair has since changed are skipped when popped.
+    fileprivate func mergeLong(_ piece: UnsafePointer<UInt8>, _ length: Int, engine: BytePairEncoding,
+                               byteTokens: UnsafeBufferPointer<Int32>, into output: inout [Int]) {
+        let pairs = engine.pairs
+        var tokens = (0..<length).map { byteTokens[Int(piece[$0])] }
+        var next = (0..<length).map { $0 + 1 < length ? $0 + 1 : -1 }
+        var previous = (0..<length).map { $0 - 1 }
+        var heap = MinHeap()
+        for index in 0..<(length - 1) {
+            let key = pairs.lookup(tokens[index], tokens[index + 1])
+            if key != .max { heap.push(key, index) }
+        }
+        while let (key, index) = heap.pop() {
+            let right = next[index]
+            // Skip merged-away tokens (they have no neighbours left) and stale pairs.
+            guard right >= 0, previous[index] != -2, pairs.lookup(tokens[index], tokens[right]) == key else { continue }
+            tokens[index] = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
+            let after = next[right]
+            next[index] = after
+            if after >= 0 { previous[after] = index }
+            previous[right] = -2  // marks a removed token
+            next[right] = -1
+            if after >= 0 {
+                let newKey = pairs.lookup(tokens[index], tokens[after])
+                if newKey != .max { heap.push(newKey, index) }
+            }
+            let before = previous[index]
+            if before >= 0 {
+                let newKey = pairs.lookup(tokens[before], tokens[index])
+                if newKey != .max { heap.push(newKey, before) }
+            }
+        }
+        var index = 0
+        while index >= 0 {
+            output.append(Int(tokens[index]))
+            index = next[index]
+        }
+    }
+}
+
+/// A binary min-heap of (merge key, position) for ``BytePairEncoding/Workspace/mergeLong``.
+private struct MinHeap {
+    private var items: [(key: UInt64, position: Int)] = []
+
+    private static func below(_ a: (key: UInt64, position: Int), _ b: (key: UInt64, position: Int)) -> Bool {
+        a.key != b.key ? a.key < b.key : a.position < b.position
+    }
+
+    mutating func push(_ key: UInt64, _ position: Int) {
+        items.append((key, position))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.below(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> (UInt64, Int)? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var best = parent
+                if left < items.count && Self.below(items[left], items[best]) { best = left }
+                if right < items.count && Self.below(items[right], items[best]) { best = right }
+                if best == parent { break }
+                items.swapAt(parent, best)
+                parent = best
+            }
+        }
+        return (top.key, top.position)
     }
 }
 

@@ -9,7 +9,15 @@
 ///   backtracks one), and that last character starts the next piece; a run at the end of the
 ///   text is one piece.
 /// The scanner never builds Strings; classes come from a table covering the BMP.
-enum GPT2PreTokenizer {
+public enum GPT2PreTokenizer {
+    /// The pieces of `text`, in order (their concatenation is `text`).
+    public static func split(_ text: String) -> [String] {
+        var pieces: [String] = []
+        let bytes = Array(text.utf8)
+        forEachPiece(in: text) { start, end in pieces.append(String(decoding: bytes[start..<end], as: UTF8.self)) }
+        return pieces
+    }
+
     /// The character classes the pattern distinguishes.
     enum Class: UInt8 {
         case letter = 0, number = 1, whitespace = 2, other = 3

@@ -121,7 +121,7 @@ extension Tokenizer {
 
 extension Array where Element == UInt8 {
     /// Whether `prefix` occurs at `offset`.
-    func hasPrefix(_ prefix: [UInt8], at offset: Int) -> Bool {
+    fileprivate func hasPrefix(_ prefix: [UInt8], at offset: Int) -> Bool {
         guard offset + prefix.count <= count else { return false }
         for index in prefix.indices where self[offset + index] != prefix[index] { return false }
         return true

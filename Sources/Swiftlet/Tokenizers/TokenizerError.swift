@@ -44,7 +44,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 }
 
 extension String {
-    func leftPadded(to width: Int) -> String {
+    fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -16,8 +16,8 @@ struct BPECommand: ParsableCommand {
             commandName: "train",
             abstract: "Learn a byte-level BPE vocabulary from a UTF-8 corpus and save it as tokenizer JSON.",
             discussion: """
-                The vocabulary holds the 256 bytes, the learned merges and <|endoftext|> (the last id).
-                Text is pre-tokenized as GPT-2 does. Use the result with
+                The vocabulary holds the 256 bytes, the learned merges, then <|endoftext|>
+                (the last id). Text is pre-tokenized as GPT-2 does. Use the result with
                 `swiftlet tokenize --tokenizer bpe --vocab PATH`.
                 """
         )

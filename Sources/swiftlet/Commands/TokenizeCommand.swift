@@ -8,17 +8,20 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Encode text to token ids (a JSON array on stdout), or decode ids back to text.",
         discussion: """
-            INPUT is the text itself, @FILE to read a UTF-8 file, or - to read stdin. With --decode,
-            INPUT is a JSON array of ids and the text is written to stdout exactly (no newline added).
+            INPUT is the text itself, @FILE (a UTF-8 file) or - (stdin). With --decode,
+            INPUT is a JSON array of ids; the text goes to stdout exactly, no newline added.
 
-            --vocab by tokenizer:
-              gpt2  a folder with encoder.json and vocab.bpe (default: the bundled OpenAI files)
-              char  a tokenizer JSON file (default: built from the bundled tinyshakespeare, 65 characters)
-              word  a tokenizer JSON file (default: built from the bundled tinyshakespeare,
-                    \(WordTokenizer.defaultMaximumVocabularySize) words including <PAD> <UNK> <BOS> <EOS>)
-              bpe   a tokenizer JSON file written by `swiftlet bpe train` (required)
-            A tokenizer JSON file of any kind ({"kind": ...}) is also accepted by every --tokenizer
-            whose kind it matches.
+            What --vocab names, by tokenizer:
+            - gpt2: a folder with encoder.json and vocab.bpe. Default: the bundled
+              OpenAI files.
+            - char: a tokenizer JSON file. Default: built from the bundled
+              tinyshakespeare (65 characters, as nanoGPT shakespeare_char).
+            - word: a tokenizer JSON file. Default: built from the bundled
+              tinyshakespeare, the \(WordTokenizer.defaultMaximumVocabularySize) most frequent entries including
+              <PAD> <UNK> <BOS> <EOS>.
+            - bpe: a tokenizer JSON file from `swiftlet bpe train` (required).
+            Tokenizer JSON files are {"kind": "char"|"word"|"bpe"|"gpt2", ...}, the
+            form checkpoints store; the kind must match --tokenizer.
             """
     )
 
@@ -100,7 +103,7 @@ struct TokenizeCommand: ParsableCommand {
             return try loadFile(vocab)
         case .bpe:
             guard let vocab else {
-                throw ValidationError("--tokenizer bpe needs --vocab PATH (train one with `swiftlet bpe train`)")
+                throw TokenizeFailure("--tokenizer bpe needs --vocab PATH (train one with `swiftlet bpe train`)")
             }
             return try loadFile(vocab)
         }
@@ -110,7 +113,7 @@ struct TokenizeCommand: ParsableCommand {
     private func loadFile(_ path: String) throws -> any Tokenizer {
         let loaded = try AnyTokenizer(contentsOf: URL(fileURLWithPath: path))
         guard loaded.kind.rawValue == tokenizer.rawValue else {
-            throw ValidationError("--vocab \(path) holds a \(loaded.kind.rawValue) tokenizer, not \(tokenizer.rawValue)")
+            throw TokenizeFailure("--vocab \(path) holds a \(loaded.kind.rawValue) tokenizer, not \(tokenizer.rawValue)")
         }
         return loaded
     }
@@ -127,8 +130,14 @@ struct TokenizeCommand: ParsableCommand {
 
     private func parseIds(_ text: String) throws -> [Int] {
         guard let ids = try? JSONDecoder().decode([Int].self, from: Data(text.utf8)) else {
-            throw ValidationError("--decode expects a JSON array of integer ids, such as [15496, 995]")
+            throw TokenizeFailure("--decode expects a JSON array of integer ids, such as [15496, 995]")
         }
         return ids
     }
+}
+
+/// A failure found while running (not while parsing), printed without the usage text.
+struct TokenizeFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
