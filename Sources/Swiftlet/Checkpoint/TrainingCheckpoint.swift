@@ -49,6 +49,13 @@ public struct TrainingState: Codable, Equatable, Sendable {
         self.settings = settings
     }
 
+    /// Decodes the JSON stored in a training checkpoint (non-finite floats as "inf", "-inf", "nan").
+    public init(json: String) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        self = try decoder.decode(TrainingState.self, from: Data(json.utf8))
+    }
+
     enum CodingKeys: String, CodingKey {
         case step
         case optimizerStep = "optimizer_step"
@@ -147,7 +154,7 @@ public struct TrainingCheckpoint: Sendable {
         }
         model = try ModelCheckpoint(file: file)
         do {
-            state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+            state = try TrainingState(json: stateJSON)
         } catch {
             throw CheckpointError(path: file.source, reason: "has an unreadable training state (\(error))")
         }
@@ -188,6 +195,8 @@ public struct TrainingCheckpoint: Sendable {
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A diverged run's NaN or infinite loss must not make its checkpoint unwritable.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }
 }

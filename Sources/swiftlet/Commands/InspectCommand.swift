@@ -59,7 +59,7 @@ struct InspectCommand: ParsableCommand {
         let parameters = file.entries.filter { !$0.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) }
         print("parameters: \(parameters.reduce(0) { $0 + $1.count }.formatted()) in \(parameters.count) tensors")
         if let training = file.metadata[ModelCheckpoint.Key.training] {
-            if let state = try? JSONDecoder().decode(TrainingState.self, from: Data(training.utf8)) {
+            if let state = try? TrainingState(json: training) {
                 let best = state.bestValidationLoss.map { "\($0)" } ?? "none"
                 print("training:   step \(state.step), batches drawn \(state.trainSampler.batchesDrawn), best val loss \(best)")
             } else {

@@ -80,6 +80,16 @@ import Testing
         #expect(error.description.contains("weights.safetensors") && error.description.contains("not resumed"))
     }
 
+    @Test func nonFiniteLossesRoundTrip() throws {
+        var checkpoint = try Self.training()
+        for loss: Float in [.infinity, -.infinity] {
+            checkpoint.state.bestValidationLoss = loss
+            #expect(try TrainingCheckpoint(bytes: checkpoint.serialized()).state.bestValidationLoss == loss)
+        }
+        checkpoint.state.bestValidationLoss = .nan
+        #expect(try TrainingCheckpoint(bytes: checkpoint.serialized()).state.bestValidationLoss?.isNaN == true)
+    }
+
     @Test func momentsMustMatchTheParameters() throws {
         var checkpoint = try Self.training()
         checkpoint.secondMoment.removeLast()
