@@ -53,19 +53,21 @@ extension ModelCheckpoint {
 
     /// Builds the model the file describes and sets every parameter from it.
     ///
-    /// - Parameter expected: when given (resuming into a configured run), the file's config
-    ///   must equal it; the error lists the keys that differ.
+    /// - Parameters:
+    ///   - expected: when given (resuming into a configured run), the file's config must equal
+    ///     it; the error lists the keys that differ.
+    ///   - seed: seeds the new model's dropout (weights come from the file).
     /// - Throws: `CheckpointError` if the config is invalid or differs, or the tensors are not
     ///   exactly the config's parameters (a missing, extra or wrongly shaped tensor).
-    public func makeModel(expecting expected: GPTConfig? = nil, source: String = "<checkpoint>") throws -> GPT {
+    public func makeModel(expecting expected: GPTConfig? = nil, seed: UInt64 = 0, source: String = "<checkpoint>") throws -> GPT {
         let config = try config(source: source)
         if let expected, expected != config {
             throw CheckpointError(path: source, reason: "config mismatch: \(Self.differences(expected, config))")
         }
         let layout = try GPT.layout(for: config)
         try validate(against: layout.slots.map { ($0.name, $0.shape) }, source: source)
-        let model = try GPT(config: config, seed: 0)
-        // Every slot is overwritten; padding and gaps are zero from init.
+        // No random draw: every slot is overwritten below, and padding and gaps start at zero.
+        let model = try GPT(config: config, seed: seed, randomInitialization: false)
         for named in tensors { try model.parameters.setTensor(named.tensor, named: named.name) }
         return model
     }
