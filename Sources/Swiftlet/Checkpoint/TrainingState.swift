@@ -54,6 +54,25 @@ public struct TrainingState: Codable, Equatable, Sendable {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         self = try decoder.decode(TrainingState.self, from: Data(json.utf8))
+        try validate()
+    }
+
+    /// Throws unless the counts are non-negative and every generator has xoshiro256**'s four
+    /// state words (a generator with fewer would crash when drawing).
+    public func validate() throws {
+        struct Invalid: Error, CustomStringConvertible { let description: String }
+        guard step >= 0, optimizerStep >= 0, schedulePosition >= 0 else {
+            throw Invalid(description: "negative step counts (step \(step), optimizer_step \(optimizerStep), schedule_position \(schedulePosition))")
+        }
+        var all = generators
+        all["train_sampler"] = trainSampler.generator
+        if let validationSampler { all["val_sampler"] = validationSampler.generator }
+        for (name, generator) in all where generator.state.count != 4 {
+            throw Invalid(description: "generator \(name) has \(generator.state.count) state words; expected 4")
+        }
+        guard trainSampler.batchesDrawn >= 0, (validationSampler?.batchesDrawn ?? 0) >= 0 else {
+            throw Invalid(description: "negative batches_drawn")
+        }
     }
 
     enum CodingKeys: String, CodingKey {
