@@ -64,7 +64,7 @@ struct EvalCommand: ParsableCommand {
                                              writingLogitsTo: dumpLogits.map { URL(fileURLWithPath: $0) })
             print("{\"loss\": \(result.loss), \"tokens\": \(result.tokens)}")
         } else if let data {
-            var dataset = try TokenDataset.load(URL(fileURLWithPath: data), tokenizer: tokenizer)
+            var dataset = try TokenDataset.load(URL(fileURLWithPath: data), tokenizer: tokenizer, threads: Runtime.threads)
             switch split {
             case .all: break
             case .train: dataset = DataSplit.split(dataset).train

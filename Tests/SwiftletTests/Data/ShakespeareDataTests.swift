@@ -37,7 +37,7 @@ import Testing
         let tokenizer = try GPT2Tokenizer.bundled()
         let directory = try TemporaryDirectory()
         let url = directory.file("shakespeare.bin")
-        #expect(try TokenFile.write(text: text, tokenizer: tokenizer, to: url) == gpt2["n_tokens"] as? Int)
+        #expect(try TokenFile.write(text: text, tokenizer: tokenizer, threads: 2, to: url) == gpt2["n_tokens"] as? Int)
         #expect(try Self.payloadDigest(url) == gpt2["sha256_uint16_le"] as? String)
         // nanoGPT's prepare.py splits the characters 90/10 and encodes each part.
         let parts = DataSplit.split(text: text)
