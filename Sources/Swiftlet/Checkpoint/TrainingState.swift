@@ -31,7 +31,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var settings: [String: String]
 
     public init(
-        step: Int, optimizerStep: Int, schedulePosition: Int, trainSampler: BatchSampler.State,
+        step: Int = 0, optimizerStep: Int = 0, schedulePosition: Int = 0, trainSampler: BatchSampler.State,
         validationSampler: BatchSampler.State? = nil, dropoutSeed: UInt64 = 0, dropoutPassCount: UInt64 = 0,
         generators: [String: RandomGenerator] = [:], trainer: TrainerSettings? = nil,
         bestValidationLoss: Float? = nil, settings: [String: String] = [:]
