@@ -17,9 +17,16 @@ extension ModelCheckpoint {
         try ModelCheckpoint(model: model, tokenizer: tokenizer).write(to: url)
     }
 
-    /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one.
+    /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one. `url` may
+    /// also be a Hugging Face GPT-2 directory (see `HuggingFaceGPT2`), which is imported.
     public static func load(_ url: URL) throws -> (model: GPT, tokenizer: AnyTokenizer?) {
-        let checkpoint = try ModelCheckpoint(contentsOf: url)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CheckpointError(path: url.path, reason: "no such file or directory")
+        }
+        let checkpoint = isDirectory.boolValue
+            ? try HuggingFaceGPT2.load(directory: url)
+            : try ModelCheckpoint(contentsOf: url)
         return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
     }
 
@@ -46,19 +53,21 @@ extension ModelCheckpoint {
 
     /// Builds the model the file describes and sets every parameter from it.
     ///
-    /// - Parameter expected: when given (resuming into a configured run), the file's config
-    ///   must equal it; the error lists the keys that differ.
+    /// - Parameters:
+    ///   - expected: when given (resuming into a configured run), the file's config must equal
+    ///     it; the error lists the keys that differ.
+    ///   - seed: seeds the new model's dropout (weights come from the file).
     /// - Throws: `CheckpointError` if the config is invalid or differs, or the tensors are not
     ///   exactly the config's parameters (a missing, extra or wrongly shaped tensor).
-    public func makeModel(expecting expected: GPTConfig? = nil, source: String = "<checkpoint>") throws -> GPT {
+    public func makeModel(expecting expected: GPTConfig? = nil, seed: UInt64 = 0, source: String = "<checkpoint>") throws -> GPT {
         let config = try config(source: source)
         if let expected, expected != config {
             throw CheckpointError(path: source, reason: "config mismatch: \(Self.differences(expected, config))")
         }
         let layout = try GPT.layout(for: config)
         try validate(against: layout.slots.map { ($0.name, $0.shape) }, source: source)
-        let model = try GPT(config: config, seed: 0)
-        // Every slot is overwritten; padding and gaps are zero from init.
+        // No random draw: every slot is overwritten below, and padding and gaps start at zero.
+        let model = try GPT(config: config, seed: seed, randomInitialization: false)
         for named in tensors { try model.parameters.setTensor(named.tensor, named: named.name) }
         return model
     }

@@ -127,11 +127,13 @@ public struct ModelCheckpoint: Sendable {
         } catch let error as SafeTensorsError {
             throw CheckpointError(path: source, reason: "is not a valid safetensors file: \(error.reason)")
         }
-        guard file.metadata[Key.format] != nil || file.metadata[CheckpointChecksum.metadataKey] != nil else {
+        // Other tools write their own `format` (Hugging Face: "pt"), so only ours counts.
+        let isSwiftlet = file.metadata[Key.format]?.hasPrefix("swiftlet.") == true
+        guard isSwiftlet || file.metadata[CheckpointChecksum.metadataKey] != nil else {
             throw CheckpointError(
                 path: source,
-                reason: "is a safetensors file but not a Swiftlet checkpoint (no \"format\" in __metadata__); "
-                    + "to use Hugging Face GPT-2 weights, import the model directory")
+                reason: "is a safetensors file but not a Swiftlet checkpoint (__metadata__ format: \(file.metadata[Key.format] ?? "none")); "
+                    + "for Hugging Face GPT-2 weights, give the directory that holds model.safetensors and config.json")
         }
         // The checksum first: a damaged file is reported as damaged, not as a wrong format.
         try CheckpointChecksum.verify(file)

@@ -1,69 +1,5 @@
 import Foundation
 
-/// Everything a training run needs to continue exactly where it stopped, besides the tensors.
-///
-/// Stored as JSON in a training checkpoint's `__metadata__["training"]`. Floats are written
-/// in their shortest round-tripping form, so they load bit-exact.
-public struct TrainingState: Codable, Equatable, Sendable {
-    /// Optimizer steps completed.
-    public var step: Int
-    /// AdamW's update count t (1-based number of the last update; drives bias correction).
-    public var optimizerStep: Int
-    /// Position in the learning-rate schedule (usually equal to `step`).
-    public var schedulePosition: Int
-    /// The training batch sampler: its generator and data cursor.
-    public var trainSampler: BatchSampler.State
-    /// The validation batch sampler, when validation batches are drawn at random.
-    public var validationSampler: BatchSampler.State?
-    /// The model's dropout stream: masks derive from (`dropoutSeed`, `dropoutPassCount`).
-    public var dropoutSeed: UInt64
-    /// Training forward passes run so far (see `GPT.dropoutPassCount`).
-    public var dropoutPassCount: UInt64
-    /// Every other random generator by role, so any other draws continue their sequences.
-    public var generators: [String: RandomGenerator]
-    /// The optimizer and schedule settings the run was using, so a resume continues with the
-    /// same ones.
-    public var trainer: TrainerSettings?
-    /// The lowest validation loss so far (the one `best.safetensors` holds), if any.
-    public var bestValidationLoss: Float?
-    /// Free-form settings of the run (learning rate, schedule, batch size …) that a resumed run
-    /// should reuse or check; keys and values are up to the trainer.
-    public var settings: [String: String]
-
-    public init(
-        step: Int, optimizerStep: Int, schedulePosition: Int, trainSampler: BatchSampler.State,
-        validationSampler: BatchSampler.State? = nil, dropoutSeed: UInt64 = 0, dropoutPassCount: UInt64 = 0,
-        generators: [String: RandomGenerator] = [:], trainer: TrainerSettings? = nil,
-        bestValidationLoss: Float? = nil, settings: [String: String] = [:]
-    ) {
-        self.step = step
-        self.optimizerStep = optimizerStep
-        self.schedulePosition = schedulePosition
-        self.trainSampler = trainSampler
-        self.validationSampler = validationSampler
-        self.dropoutSeed = dropoutSeed
-        self.dropoutPassCount = dropoutPassCount
-        self.generators = generators
-        self.trainer = trainer
-        self.bestValidationLoss = bestValidationLoss
-        self.settings = settings
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case step
-        case optimizerStep = "optimizer_step"
-        case schedulePosition = "schedule_position"
-        case trainSampler = "train_sampler"
-        case validationSampler = "val_sampler"
-        case dropoutSeed = "dropout_seed"
-        case dropoutPassCount = "dropout_pass_count"
-        case generators
-        case trainer
-        case bestValidationLoss = "best_val_loss"
-        case settings
-    }
-}
-
 /// A training checkpoint: a complete model file (see `ModelCheckpoint`) plus AdamW's moments
 /// and the `TrainingState`, so a run can resume bit-exactly.
 ///
@@ -147,7 +83,7 @@ public struct TrainingCheckpoint: Sendable {
         }
         model = try ModelCheckpoint(file: file)
         do {
-            state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+            state = try TrainingState(json: stateJSON)
         } catch {
             throw CheckpointError(path: file.source, reason: "has an unreadable training state (\(error))")
         }
@@ -188,30 +124,8 @@ public struct TrainingCheckpoint: Sendable {
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A diverged run's NaN or infinite loss must not make its checkpoint unwritable.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
-    }
-}
-
-/// A run's checkpoint directory: `last.safetensors`, rewritten at every save, and
-/// `best.safetensors`, rewritten when the validation loss improves. Both writes are atomic, so
-/// a crash mid-save leaves the previous file intact.
-public struct CheckpointDirectory: Sendable {
-    public let url: URL
-
-    public init(_ url: URL) { self.url = url }
-
-    /// The latest checkpoint.
-    public var last: URL { url.appendingPathComponent("last.safetensors") }
-    /// The checkpoint with the lowest validation loss.
-    public var best: URL { url.appendingPathComponent("best.safetensors") }
-
-    /// Writes `checkpoint` as `last`, and also as `best` when `isBest`.
-    public func save(_ checkpoint: TrainingCheckpoint, isBest: Bool) throws {
-        let bytes = try checkpoint.serialized()
-        for target in isBest ? [last, best] : [last] {
-            do { try AtomicFile.write(bytes, to: target) } catch {
-                throw CheckpointError(path: target.path, reason: "cannot write the checkpoint (\(error))")
-            }
-        }
     }
 }

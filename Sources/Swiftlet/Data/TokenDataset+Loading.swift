@@ -1,11 +1,14 @@
 import Foundation
 
 extension TokenDataset {
-    /// Tokenizes text into an in-memory dataset.
+    /// Tokenizes text into an in-memory dataset, on up to `threads` threads (the ids do not
+    /// depend on it).
     /// - Throws: `DataError` if the text is empty or encodes to no tokens.
-    public static func tokenize(text: String, tokenizer: any Tokenizer, source: String = "<text>") throws -> TokenDataset {
+    public static func tokenize(
+        text: String, tokenizer: any Tokenizer, threads: Int = 1, source: String = "<text>"
+    ) throws -> TokenDataset {
         guard !text.isEmpty else { throw DataError.empty(source) }
-        let ids = try tokenizer.encodeOrdinary(text)
+        let ids = try tokenizer.encodeOrdinary(text, threads: max(1, threads))
         guard !ids.isEmpty else { throw DataError.empty(source) }
         return TokenDataset(tokens: ids.map { Int32(truncatingIfNeeded: $0) }, source: source)
     }
@@ -13,7 +16,7 @@ extension TokenDataset {
     /// Opens a token file (recognized by its `SWLTOKEN` magic) or reads a UTF-8 text file and
     /// tokenizes it with `tokenizer`.
     /// - Throws: `DataError` for an empty file, or a text file when `tokenizer` is nil.
-    public static func load(_ url: URL, tokenizer: (any Tokenizer)?) throws -> TokenDataset {
+    public static func load(_ url: URL, tokenizer: (any Tokenizer)?, threads: Int = 1) throws -> TokenDataset {
         if try isTokenFile(url) { return try TokenDataset(contentsOf: url) }
         guard let tokenizer else {
             throw DataError(source: url.path, reason: "is a text file, and there is no tokenizer to encode it; give a token file or a model with a tokenizer")
@@ -31,7 +34,7 @@ extension TokenDataset {
         } catch {
             throw DataError(source: url.path, reason: "cannot read the file (\(error.localizedDescription))")
         }
-        return try tokenize(text: text, tokenizer: tokenizer, source: url.path)
+        return try tokenize(text: text, tokenizer: tokenizer, threads: threads, source: url.path)
     }
 
     /// Whether the file starts with the token file magic.
@@ -49,8 +52,8 @@ extension TokenFile {
     /// Tokenizes `text` and writes a token file for `tokenizer`'s vocabulary, atomically.
     /// Returns the number of tokens written.
     @discardableResult
-    public static func write(text: String, tokenizer: any Tokenizer, to url: URL) throws -> Int {
-        let data = try TokenDataset.tokenize(text: text, tokenizer: tokenizer, source: url.path)
+    public static func write(text: String, tokenizer: any Tokenizer, threads: Int = 1, to url: URL) throws -> Int {
+        let data = try TokenDataset.tokenize(text: text, tokenizer: tokenizer, threads: threads, source: url.path)
         try write(data.tokens(), vocabularySize: tokenizer.vocabularySize, to: url)
         return data.count
     }

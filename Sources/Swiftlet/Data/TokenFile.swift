@@ -54,7 +54,7 @@ public final class TokenFile: Sendable {
             throw fail("is \(bytes.count) bytes, shorter than the \(Self.headerSize)-byte token file header (truncated?)")
         }
         guard Array(bytes[0..<8]) == Self.magic else {
-            throw fail("is not a Swiftlet token file (no SWLTOKEN magic); make one with `swiftlet tokenize`")
+            throw fail("is not a Swiftlet token file (it does not start with SWLTOKEN)")
         }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         guard version == Self.version else {

@@ -58,78 +58,20 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        let (model, tokenizer) = try LoadedModel.load(checkpoint)
-        let result: (loss: Double, tokens: Int)
+        let (model, tokenizer) = try ModelCheckpoint.load(URL(fileURLWithPath: checkpoint))
         if let batch {
-            result = try evaluateBatch(model, URL(fileURLWithPath: batch))
+            let result = try Evaluation.loss(of: model, onBatchFile: URL(fileURLWithPath: batch),
+                                             writingLogitsTo: dumpLogits.map { URL(fileURLWithPath: $0) })
+            print("{\"loss\": \(result.loss), \"tokens\": \(result.tokens)}")
         } else if let data {
-            result = try evaluateData(model, tokenizer: tokenizer, URL(fileURLWithPath: data))
-        } else {
-            return
+            var dataset = try TokenDataset.load(URL(fileURLWithPath: data), tokenizer: tokenizer, threads: Runtime.threads)
+            switch split {
+            case .all: break
+            case .train: dataset = DataSplit.split(dataset).train
+            case .val: dataset = DataSplit.split(dataset).validation
+            }
+            let result = try Evaluation.meanLoss(of: model, on: dataset, batchSize: batchSize, blockSize: blockSize)
+            print("{\"loss\": \(result.loss), \"tokens\": \(result.tokens)}")
         }
-        print("{\"loss\": \(result.loss), \"tokens\": \(result.tokens)}")
-    }
-
-    /// The loss on one exact batch, as the model computes it (float32).
-    func evaluateBatch(_ model: GPT, _ url: URL) throws -> (loss: Double, tokens: Int) {
-        let file = try SafeTensors(contentsOf: url)
-        let idx = try file.entry("idx"), targets = try file.entry("targets")
-        guard idx.dtype == .int32, targets.dtype == .int32 else {
-            throw ValidationError("\(url.path): idx and targets must be I32, got \(idx.dtype.rawValue) and \(targets.dtype.rawValue)")
-        }
-        guard idx.shape.count == 2, idx.shape == targets.shape else {
-            throw ValidationError("\(url.path): idx and targets must both be (B,T), got \(idx.shape) and \(targets.shape)")
-        }
-        let (b, t) = (idx.shape[0], idx.shape[1])
-        let targetIds = try file.int32s("targets")
-        if let bad = targetIds.first(where: { $0 < -1 || Int($0) >= model.config.vocabularySize }) {
-            throw ValidationError("\(url.path): target \(bad) is outside -1..<\(model.config.vocabularySize) (vocab_size)")
-        }
-        let loss = try model.forward(tokens: try file.int32s("idx"), targets: targetIds, batchSize: b, sequenceLength: t,
-                                     mode: .evaluation) ?? 0
-        if let dumpLogits {
-            var writer = SafeTensorsWriter(metadata: ["source": url.lastPathComponent])
-            try writer.add("logits", tensor: try model.logits())
-            try writer.write(to: URL(fileURLWithPath: dumpLogits))
-        }
-        return (Double(loss), targetIds.filter { $0 != -1 }.count)
-    }
-
-    /// The token-weighted mean loss over every window of a data file.
-    func evaluateData(_ model: GPT, tokenizer: AnyTokenizer?, _ url: URL) throws -> (loss: Double, tokens: Int) {
-        var dataset = try TokenDataset.load(url, tokenizer: tokenizer)
-        switch split {
-        case .all: break
-        case .train: dataset = DataSplit.split(dataset).train
-        case .val: dataset = DataSplit.split(dataset).validation
-        }
-        try dataset.validate(vocabularySize: model.config.vocabularySize)
-        let length = min(blockSize ?? model.config.blockSize, model.config.blockSize)
-        let batches = try SequentialBatches(data: dataset, batchSize: batchSize, blockSize: length)
-        var sum: Double = 0
-        var counted = 0
-        for batch in batches {
-            let count = batch.targets.filter { $0 != -1 }.count
-            let loss = try model.forward(tokens: batch.inputs, targets: batch.targets, batchSize: batch.batchSize,
-                                         sequenceLength: batch.sequenceLength, mode: .evaluation) ?? 0
-            sum += Double(loss) * Double(count)
-            counted += count
-        }
-        return (sum / Double(max(counted, 1)), counted)
-    }
-}
-
-/// Loads a model from a Swiftlet checkpoint or a Hugging Face GPT-2 directory.
-enum LoadedModel {
-    static func load(_ path: String) throws -> (GPT, AnyTokenizer?) {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("--checkpoint \(path): no such file or directory")
-        }
-        let checkpoint = isDirectory.boolValue
-            ? try HuggingFaceGPT2.load(directory: url)
-            : try ModelCheckpoint(contentsOf: url)
-        return (try checkpoint.makeModel(source: path), try checkpoint.tokenizer(source: path))
     }
 }

@@ -24,13 +24,13 @@ struct InspectCommand: ParsableCommand {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("\(path): no such file or directory")
+            throw CheckpointError(path: path, reason: "no such file or directory")
         }
         if isDirectory.boolValue {
             let checkpoint = try HuggingFaceGPT2.load(directory: url)
             print("file:       \(path) (Hugging Face GPT-2, shown as imported)")
             printConfig(checkpoint.configJSON)
-            print("parameters: \(checkpoint.parameterCount.formatted())")
+            print("parameters: \(checkpoint.parameterCount.formatted()) in \(checkpoint.tensors.count) tensors")
             if !summary {
                 print("tensors:    \(checkpoint.tensors.count)")
                 for named in checkpoint.tensors { print("  \(named.name)  F32  \(named.tensor.shape)") }
@@ -59,7 +59,7 @@ struct InspectCommand: ParsableCommand {
         let parameters = file.entries.filter { !$0.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) }
         print("parameters: \(parameters.reduce(0) { $0 + $1.count }.formatted()) in \(parameters.count) tensors")
         if let training = file.metadata[ModelCheckpoint.Key.training] {
-            if let state = try? JSONDecoder().decode(TrainingState.self, from: Data(training.utf8)) {
+            if let state = try? TrainingState(json: training) {
                 let best = state.bestValidationLoss.map { "\($0)" } ?? "none"
                 print("training:   step \(state.step), batches drawn \(state.trainSampler.batchesDrawn), best val loss \(best)")
             } else {
@@ -85,13 +85,8 @@ struct InspectCommand: ParsableCommand {
         if !verified { throw ExitCode(1) }
     }
 
-    /// Prints the config JSON with one key per line, in a stable order.
+    /// Prints the config JSON as stored (compact, sorted keys when Swiftlet wrote it).
     func printConfig(_ json: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
-            print("config:     (not valid JSON) \(json.prefix(120))")
-            return
-        }
-        let fields = object.keys.sorted().map { "\($0)=\(object[$0].map { "\($0)" } ?? "")" }
-        print("config:     \(fields.joined(separator: " "))")
+        print("config:     \(json)")
     }
 }

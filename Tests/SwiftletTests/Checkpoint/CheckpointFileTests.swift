@@ -80,6 +80,33 @@ import Testing
         #expect(error.description.contains("weights.safetensors") && error.description.contains("not resumed"))
     }
 
+    @Test func nonFiniteLossesRoundTrip() throws {
+        var checkpoint = try Self.training()
+        for loss: Float in [.infinity, -.infinity] {
+            checkpoint.state.bestValidationLoss = loss
+            #expect(try TrainingCheckpoint(bytes: checkpoint.serialized()).state.bestValidationLoss == loss)
+        }
+        checkpoint.state.bestValidationLoss = .nan
+        #expect(try TrainingCheckpoint(bytes: checkpoint.serialized()).state.bestValidationLoss?.isNaN == true)
+    }
+
+    @Test func malformedTrainingStateIsRefused() throws {
+        let good = try String(decoding: JSONEncoder().encode(Self.training().state), as: UTF8.self)
+        #expect(try TrainingState(json: good) == Self.training().state)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(good.utf8)) as? [String: Any])
+        func mutated(_ change: (inout [String: Any]) -> Void) throws -> String {
+            var copy = object
+            change(&copy)
+            return String(decoding: try JSONSerialization.data(withJSONObject: copy), as: UTF8.self)
+        }
+        let shortState = try mutated { $0["generators"] = ["dropout": ["state": [1, 2, 3]]] }
+        #expect(throws: (any Error).self) { try TrainingState(json: shortState) }
+        let negative = try mutated { $0["step"] = -1 }
+        #expect(throws: (any Error).self) { try TrainingState(json: negative) }
+        let missing = try mutated { $0.removeValue(forKey: "train_sampler") }
+        #expect(throws: (any Error).self) { try TrainingState(json: missing) }
+    }
+
     @Test func momentsMustMatchTheParameters() throws {
         var checkpoint = try Self.training()
         checkpoint.secondMoment.removeLast()

@@ -122,6 +122,14 @@ import Testing
         #expect(good?.names == ["a"])
     }
 
+    @Test func deeplyNestedAndDuplicateHeadersAreRefused() {
+        let deep = "{\"a\":" + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "}"
+        #expect(Self.parse(Self.file(header: deep)) == nil)
+        let duplicate = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+            + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}"
+        #expect(Self.parse(Self.file(header: duplicate, data: [UInt8](repeating: 0, count: 8))) == nil)
+    }
+
     @Test func foreignFilesAreRefused() throws {
         #expect(Self.parse(Data("not a model at all, just some text".utf8)) == nil)
         #expect(Self.parse(Data()) == nil)

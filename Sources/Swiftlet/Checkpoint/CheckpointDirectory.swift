@@ -1,0 +1,25 @@
+import Foundation
+
+/// A run's checkpoint directory: `last.safetensors`, rewritten at every save, and
+/// `best.safetensors`, rewritten when the validation loss improves. Both writes are atomic, so
+/// a crash mid-save leaves the previous file intact.
+public struct CheckpointDirectory: Sendable {
+    public let url: URL
+
+    public init(_ url: URL) { self.url = url }
+
+    /// The latest checkpoint.
+    public var last: URL { url.appendingPathComponent("last.safetensors") }
+    /// The checkpoint with the lowest validation loss.
+    public var best: URL { url.appendingPathComponent("best.safetensors") }
+
+    /// Writes `checkpoint` as `last`, and also as `best` when `isBest`.
+    public func save(_ checkpoint: TrainingCheckpoint, isBest: Bool) throws {
+        let bytes = try checkpoint.serialized()
+        for target in isBest ? [last, best] : [last] {
+            do { try AtomicFile.write(bytes, to: target) } catch {
+                throw CheckpointError(path: target.path, reason: "cannot write the checkpoint (\(error))")
+            }
+        }
+    }
+}
