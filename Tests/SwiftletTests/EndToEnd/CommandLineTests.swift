@@ -19,24 +19,30 @@ import Testing
     }
 
     @Test func trainWritesCheckpointsMetricsAndACurve() throws {
-        let out = try SwiftletProcess.temporaryDirectory("train")
-        let result = try SwiftletProcess.run(["train"] + tinyModel + ["--steps", "4", "--eval-interval", "2", "--out", out.path])
-        #expect(result.status == 0, "\(result.standardError)")
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        let result = try CommandLineTool.run(["train"] + tinyModel + ["--steps", "4", "--eval-interval", "2", "--out", out.path])
+        #expect(result.status == 0, "\(result.error)")
         for file in ["last.safetensors", "best.safetensors", "metrics.jsonl", "loss.png", "config.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "missing \(file)")
         }
         #expect(try losses(out).keys.sorted() == [1, 2, 3, 4])
-        #expect(result.standardOutput.contains("val loss"))
+        #expect(result.output.contains("val loss"))
     }
 
     @Test func resumeInANewProcessIsBitExact() throws {
-        let straight = try SwiftletProcess.temporaryDirectory("straight")
-        let split = try SwiftletProcess.temporaryDirectory("split")
+        let straightDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(straightDirectory) {} }  // keep the folder until the test ends
+        let straight = straightDirectory.url
+        let splitDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(splitDirectory) {} }  // keep the folder until the test ends
+        let split = splitDirectory.url
         let arguments = ["train"] + tinyModel + ["--eval-interval", "3", "--dropout", "0.1"]
-        #expect(try SwiftletProcess.run(arguments + ["--steps", "6", "--out", straight.path]).status == 0)
-        #expect(try SwiftletProcess.run(arguments + ["--steps", "3", "--out", split.path]).status == 0)
-        let resumed = try SwiftletProcess.run(["train", "--resume", "--steps", "6", "--out", split.path])
-        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try CommandLineTool.run(arguments + ["--steps", "6", "--out", straight.path]).status == 0)
+        #expect(try CommandLineTool.run(arguments + ["--steps", "3", "--out", split.path]).status == 0)
+        let resumed = try CommandLineTool.run(["train", "--resume", "--steps", "6", "--out", split.path])
+        #expect(resumed.status == 0, "\(resumed.error)")
         #expect(try losses(straight) == losses(split))
         let a = try ModelCheckpoint(contentsOf: straight.appendingPathComponent("last.safetensors"))
         let b = try ModelCheckpoint(contentsOf: split.appendingPathComponent("last.safetensors"))
@@ -47,29 +53,33 @@ import Testing
     }
 
     @Test func sampleIsStreamedAndReproducible() throws {
-        let out = try SwiftletProcess.temporaryDirectory("sample")
-        #expect(try SwiftletProcess.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
         let arguments = ["sample", "--checkpoint", out.path, "--prompt", "Number 1", "--max-new-tokens", "30", "--seed", "5"]
-        let first = try SwiftletProcess.run(arguments)
-        let second = try SwiftletProcess.run(arguments)
-        #expect(first.status == 0, "\(first.standardError)")
-        #expect(first.standardOutput.hasPrefix("Number 1"))
-        #expect(first.standardOutput == second.standardOutput)
-        let greedy = try SwiftletProcess.run(arguments + ["--temperature", "0", "--num-samples", "2"])
+        let first = try CommandLineTool.run(arguments)
+        let second = try CommandLineTool.run(arguments)
+        #expect(first.status == 0, "\(first.error)")
+        #expect(first.output.hasPrefix("Number 1"))
+        #expect(first.output == second.output)
+        let greedy = try CommandLineTool.run(arguments + ["--temperature", "0", "--num-samples", "2"])
         #expect(greedy.status == 0)
-        #expect(greedy.standardOutput.contains("--- sample 2 ---"))
+        #expect(greedy.output.contains("--- sample 2 ---"))
     }
 
     @Test func evalPrintsTheLossAsJSON() throws {
-        let out = try SwiftletProcess.temporaryDirectory("eval")
-        #expect(try SwiftletProcess.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
         let text = out.appendingPathComponent("text.txt")
         try ToyDatasets.counting(0..<20).write(to: text, atomically: true, encoding: .utf8)
-        let result = try SwiftletProcess.run(["eval", "--checkpoint", out.appendingPathComponent("last.safetensors").path, "--data", text.path])
-        #expect(result.status == 0, "\(result.standardError)")
-        let json = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+        let result = try CommandLineTool.run(["eval", "--checkpoint", out.appendingPathComponent("last.safetensors").path, "--data", text.path])
+        #expect(result.status == 0, "\(result.error)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
         let loss = json?["loss"] as? Double
-        #expect(loss.map { $0.isFinite && $0 > 0 } == true, "\(result.standardOutput)")
+        #expect(loss.map { $0.isFinite && $0 > 0 } == true, "\(result.output)")
     }
 
     @Test(arguments: [
@@ -81,18 +91,22 @@ import Testing
         (["train", "--config", "/nonexistent.json"], "nonexistent"),
     ])
     func badInputGivesOneClearLineAndAFailingStatus(arguments: [String], mention: String) throws {
-        let out = try SwiftletProcess.temporaryDirectory("bad")
-        let result = try SwiftletProcess.run(arguments + ["--out", out.path].filter { _ in arguments[0] == "train" })
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        let result = try CommandLineTool.run(arguments + ["--out", out.path].filter { _ in arguments[0] == "train" })
         #expect(result.status != 0)
-        #expect(result.standardError.contains(mention), "stderr: \(result.standardError)")
-        #expect(!result.standardError.contains("Fatal error"), "crashed: \(result.standardError)")
+        #expect(result.error.contains(mention), "stderr: \(result.error)")
+        #expect(!result.error.contains("Fatal error"), "crashed: \(result.error)")
     }
 
     @Test func resumeWithAnotherModelConfigIsRefused() throws {
-        let out = try SwiftletProcess.temporaryDirectory("mismatch")
-        #expect(try SwiftletProcess.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
-        let result = try SwiftletProcess.run(["train", "--resume", "--n-layer", "2", "--steps", "4", "--out", out.path])
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "2", "--out", out.path]).status == 0)
+        let result = try CommandLineTool.run(["train", "--resume", "--n-layer", "2", "--steps", "4", "--out", out.path])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("n_layer"), "\(result.standardError)")
+        #expect(result.error.contains("n_layer"), "\(result.error)")
     }
 }
