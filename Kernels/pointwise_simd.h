@@ -149,8 +149,9 @@ VEC_FN vf simd_pow2_avx2(vf k) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 
-#else  // portable: one float per "vector", libm for exp
+#else  // portable: one float per "vector", plain C the compiler may vectorize
 #include <math.h>
+#include <string.h>
 #define VW 1
 #define vf float
 #define VEC(name) name##_portable
@@ -174,7 +175,16 @@ VEC_FN vf vsel_gt_portable(vf a, vf b, vf x, vf y) { return a > b ? x : y; }
 VEC_FN vf vsel_ge_portable(vf a, vf b, vf x, vf y) { return a >= b ? x : y; }
 VEC_FN float vsum_portable(vf v) { return v; }
 VEC_FN float vhmax_portable(vf v) { return v; }
-VEC_FN vf vexp_portable(vf a) { return expf(a); }
+VEC_FN vf simd_round_portable(vf a) {
+    // Round to nearest with the 1.5·2²³ trick (no SSE4.1 needed): exact for |a| < 2²².
+    return (a + 12582912.0f) - 12582912.0f;
+}
+VEC_FN vf simd_pow2_portable(vf k) {
+    uint32_t bits = (uint32_t)((int32_t)k + 127) << 23;
+    float result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
 #endif
 
 #define vload VEC(vload)
@@ -214,7 +224,6 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
     return SWL_MIN(head, n);
 }
 
-#if VW > 1
 // exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
 // (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp; NaN stays NaN
 // (vmin/vmax return their second operand then).
@@ -222,6 +231,8 @@ VEC_FN vf VEC(vexp)(vf a) {
 #if VW == 16
     // vscalefps applies 2^k with IEEE overflow to inf and gradual underflow to 0.
     vf x = vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a));
+#elif VW == 1
+    vf x = a > 88.0f ? 88.0f : a;  // NaN passes through
 #else
     // 2^k is built in the exponent bits, so k must stay in [−126, 127]: inputs above 88 give
     // e^88 (finite) and inputs below −87.3 give exactly 0.
@@ -240,8 +251,7 @@ VEC_FN vf VEC(vexp)(vf a) {
 #if VW == 16
     return _mm512_scalef_ps(p, k);
 #else
-    vf e = vmul(p, VEC(simd_pow2)(vmax(vset1(-126.0f), k)));
+    vf e = vmul(p, VEC(simd_pow2)(vmax(k, vset1(-126.0f))));  // NaN k gives −126: no UB
     return vsel_gt(vset1(-87.33654f), x, vset1(0.0f), e);
 #endif
 }
-#endif
