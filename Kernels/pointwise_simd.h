@@ -98,9 +98,6 @@ VEC_FN float vhmax_avx512(vf v) {
     q = _mm_max_ss(q, _mm_movehdup_ps(q));
     return _mm_cvtss_f32(q);
 }
-VEC_FN vf simd_round_avx512(vf a) {
-    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
 
 #elif SWL_SIMD_WIDTH == 8 && SWL_HAS_X86
 #include <immintrin.h>
@@ -224,18 +221,33 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
     return SWL_MIN(head, n);
 }
 
-// exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
-// (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp; NaN stays NaN
-// (vmin/vmax return their second operand then).
-VEC_FN vf VEC(vexp)(vf a) {
 #if VW == 16
-    // vscalefps applies 2^k with IEEE overflow to inf and gradual underflow to 0.
-    vf x = vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a));
-#elif VW == 1
-    vf x = a > 88.0f ? 88.0f : a;  // NaN passes through
+// exp(a) = 2^t with t = a·log2 e split as k + f, k = round(t) and f = t − k ∈ [−½, ½] in one
+// vreduceps; 2^f from Cephes' exp2f polynomial (about 1 ulp), and vscalefps applies 2^k with
+// IEEE overflow to inf and gradual underflow to 0. Rounding t adds a relative error of about
+// |a|·6e-8, the same order as the rounding already in a itself. NaN stays NaN.
+VEC_FN vf VEC(vexp)(vf a) {
+    vf t = vmul(vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a)), vset1(1.44269504088896341f));
+    vf f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    vf k = vsub(t, f);
+    vf p = vset1(1.535336188319500e-4f);
+    p = vfma(p, f, vset1(1.339887440266574e-3f));
+    p = vfma(p, f, vset1(9.618437357674640e-3f));
+    p = vfma(p, f, vset1(5.550332471162809e-2f));
+    p = vfma(p, f, vset1(2.402264791363012e-1f));
+    p = vfma(p, f, vset1(6.931472028550421e-1f));
+    p = vfma(p, f, vset1(1.0f));
+    return _mm512_scalef_ps(p, k);
+}
 #else
-    // 2^k is built in the exponent bits, so k must stay in [−126, 127]: inputs above 88 give
-    // e^88 (finite) and inputs below −87.3 give exactly 0.
+// exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
+// (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp. 2^k is built in
+// the exponent bits, so k must stay in [−126, 127]: inputs above 88 give e^88 (finite) and
+// inputs below −87.3 give exactly 0. NaN stays NaN (vmin returns its second operand then).
+VEC_FN vf VEC(vexp)(vf a) {
+#if VW == 1
+    vf x = a > 88.0f ? 88.0f : a;
+#else
     vf x = vmin(vset1(88.0f), a);
 #endif
     vf k = VEC(simd_round)(vmul(x, vset1(1.44269504088896341f)));
@@ -248,10 +260,7 @@ VEC_FN vf VEC(vexp)(vf a) {
     p = vfma(p, r, vset1(1.6666665459e-1f));
     p = vfma(p, r, vset1(5.0000001201e-1f));
     p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
-#if VW == 16
-    return _mm512_scalef_ps(p, k);
-#else
     vf e = vmul(p, VEC(simd_pow2)(vmax(k, vset1(-126.0f))));  // NaN k gives −126: no UB
     return vsel_gt(vset1(-87.33654f), x, vset1(0.0f), e);
-#endif
 }
+#endif
