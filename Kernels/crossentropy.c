@@ -21,9 +21,9 @@
 typedef float (*row_logsumexp)(const float *, int);
 typedef double (*row_sum_exp)(const float *, int, float);
 typedef void (*row_add_softmax)(float *, const float *, int, float, float);
-static const row_logsumexp row_logsumexp_paths[3] = SWL_PATHS(crossentropy_row_logsumexp);
-static const row_sum_exp row_sum_exp_paths[3] = SWL_PATHS(crossentropy_row_sum_exp);
-static const row_add_softmax row_add_softmax_paths[3] = SWL_PATHS(crossentropy_row_add_softmax);
+static const row_logsumexp row_logsumexp_paths[3] = POINTWISE_PATHS(crossentropy_row_logsumexp);
+static const row_sum_exp row_sum_exp_paths[3] = POINTWISE_PATHS(crossentropy_row_sum_exp);
+static const row_add_softmax row_add_softmax_paths[3] = POINTWISE_PATHS(crossentropy_row_add_softmax);
 
 // losses, lse are (N); logits are (N,Vp) with V ≤ Vp used columns; targets are (N) or −1.
 float swl_crossentropy_forward(float *losses, float *lse, const float *logits,

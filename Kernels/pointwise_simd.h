@@ -19,9 +19,9 @@
 #define SWL_POINTWISE_SIMD_ONCE
 // The per-path kernels of `name`, indexed by swl_isa; off x86 all three are the portable one.
 #if SWL_HAS_X86
-#define SWL_PATHS(name) {name##_portable, name##_avx2, name##_avx512}
+#define POINTWISE_PATHS(name) {name##_portable, name##_avx2, name##_avx512}
 #else
-#define SWL_PATHS(name) {name##_portable, name##_portable, name##_portable}
+#define POINTWISE_PATHS(name) {name##_portable, name##_portable, name##_portable}
 #endif
 #endif
 
