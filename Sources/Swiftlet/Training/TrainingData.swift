@@ -3,7 +3,8 @@ import Foundation
 /// A run's tokenizer and its train and validation tokens.
 ///
 /// Text is split 90/10 by characters and each part tokenized on its own, as nanoGPT's
-/// `prepare.py` does; a Swiftlet token file is split 90/10 by tokens.
+/// `prepare.py` does; a Swiftlet token file is split 90/10 by tokens; a prepared directory
+/// (`write(to:)`, `swiftlet prepare`) holds `train.bin`, `val.bin` and `tokenizer.json`.
 public struct TrainingData: Sendable {
     public let tokenizer: AnyTokenizer
     public let train: TokenDataset
@@ -26,6 +27,7 @@ public struct TrainingData: Sendable {
             return try split(text: text, tokenizer: tokenizer, source: source)
         }
         let url = URL(fileURLWithPath: source)
+        if isPreparedDirectory(url) { return try read(preparedDirectory: url, tokenizer: given) }
         guard FileManager.default.isReadableFile(atPath: url.path) else {
             throw DataError(source: source, reason: "is neither a readable file nor a built-in dataset (\(builtInNames.joined(separator: ", ")))")
         }
@@ -42,6 +44,32 @@ public struct TrainingData: Sendable {
         guard !text.isEmpty else { throw DataError.empty(source) }
         let tokenizer = try given ?? makeTokenizer(configuration, corpus: text, vocabularySize: vocabularySize)
         return try split(text: text, tokenizer: tokenizer, source: source)
+    }
+
+    /// Writes `train.bin`, `val.bin` (token files) and `tokenizer.json` into `directory`, so a
+    /// later run can train on it without tokenizing again.
+    public func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try TokenFile.write(train.tokens(), vocabularySize: tokenizer.vocabularySize, to: directory.appendingPathComponent("train.bin"))
+        try TokenFile.write(validation.tokens(), vocabularySize: tokenizer.vocabularySize, to: directory.appendingPathComponent("val.bin"))
+        try tokenizer.write(to: directory.appendingPathComponent("tokenizer.json"))
+    }
+
+    static func isPreparedDirectory(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    private static func read(preparedDirectory directory: URL, tokenizer given: AnyTokenizer?) throws -> TrainingData {
+        for name in ["train.bin", "val.bin", "tokenizer.json"] where !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            throw DataError(source: directory.path, reason: "is a directory without \(name); make one with `swiftlet prepare`")
+        }
+        let tokenizer = try given ?? AnyTokenizer(contentsOf: directory.appendingPathComponent("tokenizer.json"))
+        let train = try TokenDataset(contentsOf: directory.appendingPathComponent("train.bin"))
+        let validation = try TokenDataset(contentsOf: directory.appendingPathComponent("val.bin"))
+        try train.validate(vocabularySize: tokenizer.vocabularySize)
+        try validation.validate(vocabularySize: tokenizer.vocabularySize)
+        return TrainingData(tokenizer: tokenizer, train: train, validation: validation)
     }
 
     /// The text of a built-in dataset, or nil if `name` is not one.

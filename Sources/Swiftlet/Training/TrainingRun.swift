@@ -48,6 +48,7 @@ public final class TrainingRun {
         let data = try TrainingData.prepare(configuration, vocabularySize: vocabularySize)
         var configuration = configuration
         configuration.model.vocabularySize = data.tokenizer.vocabularySize
+        configuration.tokenizer = data.tokenizer.kind  // a prepared directory brings its own
         try configuration.validate()
         let model = try GPT(config: configuration.model, seed: configuration.seed)
         let optimizer = AdamW(model: model, beta1: configuration.beta1, beta2: configuration.beta2,

@@ -100,6 +100,21 @@ import Testing
         #expect(!result.error.contains("Fatal error"), "crashed: \(result.error)")
     }
 
+    @Test func preparedDirectoryTrainsWithItsOwnTokenizer() throws {
+        let directory = try TemporaryDirectory()
+        let prepared = directory.file("prepared")
+        let prepare = try CommandLineTool.run(["prepare", "--data", "counting", "--tokenizer", "bpe", "--vocab-size", "300", "--out", prepared.path])
+        #expect(prepare.status == 0, "\(prepare.error)")
+        for file in ["train.bin", "val.bin", "tokenizer.json"] {
+            #expect(FileManager.default.fileExists(atPath: prepared.appendingPathComponent(file).path), "missing \(file)")
+        }
+        let out = directory.file("run")
+        let arguments = tinyModel.filter { $0 != "counting" && $0 != "--data" }
+        let train = try CommandLineTool.run(["train", "--data", prepared.path] + arguments + ["--steps", "2", "--out", out.path])
+        #expect(train.status == 0, "\(train.error)")
+        #expect(train.output.contains("tokenizer bpe (300 tokens)"), "\(train.output)")
+    }
+
     @Test func resumeWithAnotherModelConfigIsRefused() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
