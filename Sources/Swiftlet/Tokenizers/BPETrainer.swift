@@ -55,7 +55,8 @@ public enum BPETrainer {
         var pieceCounts: [Int]
         var pairCounts: [PairKey: Int] = [:]
         var occurrences: [PairKey: [Int32]] = [:]
-        var heap = PairHeap()
+        // Higher count first; ties go to the smaller pair.
+        var heap = BinaryHeap<(count: Int, key: PairKey)> { a, b in a.count != b.count ? a.count > b.count : a.key < b.key }
         var lastVisit: [Int]
 
         init(pieceCounts counts: [ArraySlice<UInt8>: Int]) {
@@ -71,7 +72,7 @@ public enum BPETrainer {
                     occurrences[key, default: []].append(Int32(index))
                 }
             }
-            for (key, count) in pairCounts { heap.push(count, key) }
+            for (key, count) in pairCounts { heap.push((count, key)) }
         }
 
         /// The most frequent pair (smallest ids on ties), or nil when no pair is left.
@@ -80,7 +81,7 @@ public enum BPETrainer {
                 let current = pairCounts[key] ?? 0
                 if current == count && count > 0 { return key }
                 // A stale entry: counts only go down without a fresh push, so re-push those.
-                if current > 0 && current < count { heap.push(current, key) }
+                if current > 0 && current < count { heap.push((current, key)) }
             }
             return nil
         }
@@ -121,46 +122,7 @@ public enum BPETrainer {
             }
             pairCounts[pair] = nil
             occurrences[pair] = nil
-            for key in changed { if let count = pairCounts[key], count > 0 { heap.push(count, key) } }
-        }
-    }
-
-    /// A max-heap of (count, pair): higher count first, then the smaller pair.
-    struct PairHeap {
-        private var items: [(count: Int, key: PairKey)] = []
-
-        private static func above(_ a: (count: Int, key: PairKey), _ b: (count: Int, key: PairKey)) -> Bool {
-            a.count != b.count ? a.count > b.count : a.key < b.key
-        }
-
-        mutating func push(_ count: Int, _ key: PairKey) {
-            items.append((count, key))
-            var child = items.count - 1
-            while child > 0 {
-                let parent = (child - 1) / 2
-                guard Self.above(items[child], items[parent]) else { break }
-                items.swapAt(child, parent)
-                child = parent
-            }
-        }
-
-        mutating func pop() -> (Int, PairKey)? {
-            guard let top = items.first else { return nil }
-            let last = items.removeLast()
-            if !items.isEmpty {
-                items[0] = last
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1, right = left + 1
-                    var best = parent
-                    if left < items.count && Self.above(items[left], items[best]) { best = left }
-                    if right < items.count && Self.above(items[right], items[best]) { best = right }
-                    if best == parent { break }
-                    items.swapAt(parent, best)
-                    parent = best
-                }
-            }
-            return (top.count, top.key)
+            for key in changed { if let count = pairCounts[key], count > 0 { heap.push((count, key)) } }
         }
     }
 }

@@ -192,10 +192,11 @@ extension BytePairEncoding.Workspace {
         var tokens = (0..<length).map { byteTokens[Int(piece[$0])] }
         var next = (0..<length).map { $0 + 1 < length ? $0 + 1 : -1 }
         var previous = (0..<length).map { $0 - 1 }
-        var heap = MinHeap()
+        // Lowest merge key first; ties go to the leftmost position.
+        var heap = BinaryHeap<(key: UInt64, position: Int)> { a, b in a.key != b.key ? a.key < b.key : a.position < b.position }
         for index in 0..<(length - 1) {
             let key = pairs.lookup(tokens[index], tokens[index + 1])
-            if key != .max { heap.push(key, index) }
+            if key != .max { heap.push((key, index)) }
         }
         while let (key, index) = heap.pop() {
             let right = next[index]
@@ -209,12 +210,12 @@ extension BytePairEncoding.Workspace {
             next[right] = -1
             if after >= 0 {
                 let newKey = pairs.lookup(tokens[index], tokens[after])
-                if newKey != .max { heap.push(newKey, index) }
+                if newKey != .max { heap.push((newKey, index)) }
             }
             let before = previous[index]
             if before >= 0 {
                 let newKey = pairs.lookup(tokens[before], tokens[index])
-                if newKey != .max { heap.push(newKey, before) }
+                if newKey != .max { heap.push((newKey, before)) }
             }
         }
         var index = 0
@@ -222,45 +223,6 @@ extension BytePairEncoding.Workspace {
             output.append(Int(tokens[index]))
             index = next[index]
         }
-    }
-}
-
-/// A binary min-heap of (merge key, position) for ``BytePairEncoding/Workspace/mergeLong``.
-private struct MinHeap {
-    private var items: [(key: UInt64, position: Int)] = []
-
-    private static func below(_ a: (key: UInt64, position: Int), _ b: (key: UInt64, position: Int)) -> Bool {
-        a.key != b.key ? a.key < b.key : a.position < b.position
-    }
-
-    mutating func push(_ key: UInt64, _ position: Int) {
-        items.append((key, position))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.below(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (UInt64, Int)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var best = parent
-                if left < items.count && Self.below(items[left], items[best]) { best = left }
-                if right < items.count && Self.below(items[right], items[best]) { best = right }
-                if best == parent { break }
-                items.swapAt(parent, best)
-                parent = best
-            }
-        }
-        return (top.key, top.position)
     }
 }
 
