@@ -87,7 +87,7 @@ public enum GenerationBenchmark {
             let input = UnsafeMutablePointer<Float>.allocate(capacity: first.inputs)
             input.initialize(repeating: 0.5, count: first.inputs)
             defer { input.deallocate() }
-            let seconds = time { for block in blocks { pick(block)!.forward(out, input, rows: 1) } }
+            let seconds = time { for block in blocks { pick(block)!.decode(out, input) } }
             parts.append((name, seconds, blocks.count * first.inputs * first.outputs * 4))
         }
         let channels = model.config.embeddingSize
@@ -115,7 +115,7 @@ public enum GenerationBenchmark {
             linear("mlp.c_proj", { $0.mlp?.cProj }, out: projection)
         }
         let head = model.lmHead
-        parts.append(("lm_head", time { head.forward(cache.logits, x, rows: 1) }, head.inputs * head.outputs * 4))
+        parts.append(("lm_head", time { head.decode(cache.logits, x) }, head.inputs * head.outputs * 4))
         parts.append(("step", step, 0))
         return parts
     }

@@ -3,8 +3,8 @@ import SwiftletKernels
 extension Block {
     /// `forward` for one new token at absolute `position` (B = T = 1), attending over the layer's
     /// cached keys and values (see `CausalSelfAttention.decode`). Returns the block output (1,C),
-    /// a buffer in `a`. Same arithmetic order as `forward`, so pre/post-LN and attention-only
-    /// blocks decode exactly as they run in a full pass.
+    /// a buffer in `a`. The same sequence of operations as `forward` (pre/post-LN, attention-only),
+    /// with the one-row kernels: results agree with a full pass up to summation order.
     func decode(
         _ a: BlockActivations, input: UnsafePointer<Float>, position: Int,
         keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, capacity: Int,
@@ -20,14 +20,14 @@ extension Block {
             swl_residual_forward(a.residual1, input, attend(a.ln1), channels)
             guard let mlp, let ln2, let normalized = a.ln2, let residual2 = a.residual2 else { return a.residual1 }
             ln2.forward(normalized, mean: a.ln2Mean!, rstd: a.ln2Rstd!, a.residual1, rows: 1)
-            let transformed = mlp.forward(a, input: normalized, rows: 1, dropout: nil)
+            let transformed = mlp.decode(a, input: normalized)
             swl_residual_forward(residual2, a.residual1, transformed, channels)
             return residual2
         case .post:
             swl_residual_forward(a.residual1, input, attend(input), channels)
             ln1.forward(a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, a.residual1, rows: 1)
             guard let mlp, let ln2, let normalized = a.ln2, let residual2 = a.residual2 else { return a.ln1 }
-            let transformed = mlp.forward(a, input: a.ln1, rows: 1, dropout: nil)
+            let transformed = mlp.decode(a, input: a.ln1)
             swl_residual_forward(residual2, a.ln1, transformed, channels)
             ln2.forward(normalized, mean: a.ln2Mean!, rstd: a.ln2Rstd!, residual2, rows: 1)
             return normalized

@@ -14,7 +14,7 @@ extension CausalSelfAttention {
     ) -> UnsafeMutablePointer<Float> {
         let c = heads * headSize
         let (h, hs) = (Int32(heads), Int32(headSize))
-        cAttn.forward(a.qkv, input, rows: 1)
+        cAttn.decode(a.qkv, input)
         let q = a.qkv, k = a.qkv + c, v = a.qkv + 2 * c
         if let ropeBase {
             swl_rope_forward(q, q, 1, h, 1, hs, ropeBase, Int32(position))
@@ -27,7 +27,7 @@ extension CausalSelfAttention {
         }
         swl_attention_decode(a.y, scratch, q, keys, values, 1, h, Int32(position + 1), Int32(capacity), hs)
         // (1,H,1,hs) is already the merged (1,C) row.
-        cProj.forward(a.attentionProjection, a.y, rows: 1)
+        cProj.decode(a.attentionProjection, a.y)
         return a.attentionProjection
     }
 }

@@ -72,7 +72,7 @@ extension GPT {
             lnF.forward(cache.normalized, mean: cache.mean, rstd: cache.rstd, x, rows: 1)
             x = UnsafePointer(cache.normalized)
         }
-        lmHead.forward(cache.logits, x, rows: 1)
+        lmHead.decode(cache.logits, x)
         cache.count = position + 1
         return Array(UnsafeBufferPointer(start: cache.logits, count: config.vocabularySize))
     }

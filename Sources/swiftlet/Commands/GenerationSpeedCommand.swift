@@ -38,13 +38,14 @@ struct GenerationSpeedCommand: ParsableCommand {
         for part in try GenerationBenchmark.profileDecodeStep(model: model, promptLength: promptLength) {
             let bandwidth = part.weightBytes > 0 ? String(format: "  %6.1f MB  %5.1f GB/s", Double(part.weightBytes) / 1e6,
                                                           Double(part.weightBytes) / part.seconds / 1e9) : ""
-            print(String(format: "  %-11@ %8.3f ms", part.part as NSString, part.seconds * 1e3) + bandwidth)
+            let name = part.part.padding(toLength: 11, withPad: " ", startingAt: 0)
+            print("  " + name + String(format: " %8.3f ms", part.seconds * 1e3) + bandwidth)
         }
     }
 
     private func report(_ label: String, _ result: GenerationBenchmark.Result) {
-        print(String(format: "%-8@ %4d tokens after %d: %6.2f tokens/s overall, %6.2f tokens/s decoding, first token %.3f s, total %.2f s",
-                     label as NSString, result.newTokens, result.promptLength, result.tokensPerSecond,
+        print(label.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %4d tokens after %d: %6.2f tokens/s overall, %6.2f tokens/s decoding, first token %.3f s, total %.2f s",
+                     result.newTokens, result.promptLength, result.tokensPerSecond,
                      result.decodeTokensPerSecond, result.firstTokenSeconds, result.seconds))
     }
 }

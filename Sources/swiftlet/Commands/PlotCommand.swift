@@ -45,7 +45,7 @@ struct PositionalEncodingCommand: ParsableCommand {
         case .sinusoidal:
             let rows = positions ?? 128
             table = try Kernels.sinusoidalTable(length: rows, channels: dimensions, base: base)
-            title = "sinusoidal positional encoding (base \(Int(base)))"
+            title = "sinusoidal positions, base \(Int(base))"
         case .learned:
             let url = try CheckpointLocation.resolve(checkpoint ?? "")
             let (model, _) = try ModelCheckpoint.load(url)
