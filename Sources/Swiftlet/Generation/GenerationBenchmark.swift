@@ -60,6 +60,13 @@ public enum GenerationBenchmark {
                       decodeTokensPerSecond: count > 1 ? Double(count - 1) / max(seconds - first, 1e-12) : 0)
     }
 
+    /// The machine's streaming bandwidth in GB/s on the current thread count (a triad over
+    /// `bytes`, see `swl_measure_bandwidth_gbs`): the ceiling of a decode step, which reads every
+    /// weight once.
+    public static func streamingBandwidth(bytes: Int = 1 << 30) -> Double {
+        swl_measure_bandwidth_gbs(Int32(Runtime.threads), bytes)
+    }
+
     /// Where one cached decode step spends its time: seconds per step for each part, measured by
     /// running that part alone `repeats` times on a cache filled with `promptLength` tokens.
     /// Parts: `embedding`, `layernorm` (all of them), `c_attn`, `attention` (RoPE, cache write and

@@ -34,6 +34,8 @@ struct GenerationSpeedCommand: ParsableCommand {
             print(String(format: "speedup of the cache: %.1f×", cached.tokensPerSecond / recomputed.tokensPerSecond))
         }
         guard profile else { return }
+        print(String(format: "streaming bandwidth (triad, %d threads): %.1f GB/s", Runtime.threads,
+                     GenerationBenchmark.streamingBandwidth()))
         print("one cached decode step at position \(promptLength):")
         for part in try GenerationBenchmark.profileDecodeStep(model: model, promptLength: promptLength) {
             let bandwidth = part.weightBytes > 0 ? String(format: "  %6.1f MB  %5.1f GB/s", Double(part.weightBytes) / 1e6,
