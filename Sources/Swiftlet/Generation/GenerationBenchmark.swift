@@ -36,6 +36,11 @@ public enum GenerationBenchmark {
         return try GPT(config: config, seed: seed)
     }
 
+    /// `run(model:…)` on a fresh model of `config` (GPT-2 124M: `GPTConfig.preset(named: "gpt2")`).
+    public static func run(config: GPTConfig, promptLength: Int, newTokens: Int, useCache: Bool) throws -> Result {
+        try run(model: try makeModel(config: config), promptLength: promptLength, newTokens: newTokens, useCache: useCache)
+    }
+
     /// Generates `newTokens` greedy tokens after a random prompt of `promptLength` ids and times it.
     /// `promptLength + newTokens` may exceed block_size (the context is then cropped each step).
     public static func run(model: GPT, promptLength: Int, newTokens: Int, useCache: Bool, seed: UInt64 = 7) throws -> Result {
@@ -107,7 +112,7 @@ public enum GenerationBenchmark {
                 block.ln1.forward(a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, x, rows: 1)
                 if let ln2 = block.ln2, let out = a.ln2 { ln2.forward(out, mean: a.ln2Mean!, rstd: a.ln2Rstd!, x, rows: 1) }
             }
-        } * 1, 0))
+        }, 0))
         linear("c_attn", { $0.attention.cAttn }, out: a.qkv)
         let (h, hs) = (Int32(model.config.headCount), Int32(model.config.headSize))
         parts.append(("attention", time {
