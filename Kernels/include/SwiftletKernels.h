@@ -204,6 +204,12 @@ size_t swl_attention_decode_scratch_floats(int B, int H, int L, int hs);
 void swl_attention_decode(float *out, float *scratch, const float *q, const float *kcache,
                           const float *vcache, int B, int H, int L, int maxT, int hs);
 
+/// out (N,OC) = x (N,C)·weight (OC,C)ᵀ + bias (OC, or NULL), for the few rows of a decode step
+/// (N = 1 per new token). Memory-bound: streams each weight once per call, threads over blocks of
+/// 4 output rows; each output is one fixed-order dot product (thread-count independent).
+void swl_matvec_forward(float *out, const float *x, const float *weight, const float *bias,
+                        int N, int C, int OC);
+
 // ---------------------------------------------------------------------------------------------
 // Machine measurement (for the benchmark harness: the peaks that "% of peak" is relative to)
 

@@ -42,10 +42,10 @@ public final class GPT {
     /// same masks.
     public var dropoutPassCount: UInt64 = 0
 
-    private let embedding: Embedding
+    let embedding: Embedding
     private let blocks: [Block]
-    private let lnF: LayerNorm?
-    private let lmHead: Linear
+    let lnF: LayerNorm?
+    let lmHead: Linear
     private let constants = BufferPool()
     private var activations: Activations?
     private var activationGradients: ActivationGradients?

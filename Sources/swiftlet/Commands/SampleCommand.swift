@@ -27,6 +27,7 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("num-samples"), help: "Independent samples to draw.") var numSamples: Int = 1
     @Option(name: .customLong("stop"), help: "Stop when this string appears (repeatable).") var stopStrings: [String] = []
     @Flag(name: .customLong("allow-special"), help: "Read special tokens such as <|endoftext|> in the prompt as tokens.") var allowSpecial = false
+    @Flag(name: .customLong("no-cache"), help: "Recompute the whole context every step instead of using the KV cache (slow; same text).") var noCache = false
     @Option(help: "Threads for the kernels.") var threads: Int?
 
     func validate() throws {
@@ -53,7 +54,7 @@ struct SampleCommand: ParsableCommand {
                 repetitionPenalty: repetitionPenalty, repetitionWindow: repetitionWindow,
                 seed: seed &+ UInt64(index))
             let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
-                                            stopTokens: stopTokens, stopStrings: stopStrings)
+                                            stopTokens: stopTokens, stopStrings: stopStrings, useCache: !noCache)
             if numSamples > 1 { print("--- sample \(index + 1) ---") }
             print(promptText, terminator: "")
             try generator.generate(prompt: promptText, allowedSpecial: specials, options: options) { piece in
