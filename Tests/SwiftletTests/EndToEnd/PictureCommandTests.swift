@@ -7,13 +7,13 @@ import Testing
 @Suite(.serialized) struct PictureCommandTests {
     /// A 2-layer, 2-head model trained for two steps (block_size 16).
     func trainedRun(_ name: String) throws -> URL {
-        let out = try SwiftletProcess.temporaryDirectory(name)
-        let result = try SwiftletProcess.run([
+        let out = try CommandLineTool.temporaryDirectory(name)
+        let result = try CommandLineTool.run([
             "train", "--data", "counting", "--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
             "--batch-size", "2", "--eval-iters", "1", "--eval-interval", "2", "--warmup", "1", "--decay-steps", "8",
             "--steps", "2", "--out", out.path,
         ])
-        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.status == 0, "\(result.error)")
         return out
     }
 
@@ -26,16 +26,16 @@ import Testing
     @Test func attentionWritesOnePicturePerLayer() throws {
         let run = try trainedRun("attention")
         let pictures = run.appendingPathComponent("pictures")
-        let all = try SwiftletProcess.run(["attention", "--checkpoint", run.path, "--prompt", "Number 12", "--out", pictures.path])
-        #expect(all.status == 0, "\(all.standardError)")
+        let all = try CommandLineTool.run(["attention", "--checkpoint", run.path, "--prompt", "Number 12", "--out", pictures.path])
+        #expect(all.status == 0, "\(all.error)")
         let files = ["attention-layer0.png", "attention-layer1.png"].map { pictures.appendingPathComponent($0) }
-        #expect(all.standardOutput.split(separator: "\n").map(String.init) == files.map(\.path))
+        #expect(all.output.split(separator: "\n").map(String.init) == files.map(\.path))
         for file in files { try expectPNG(file) }
 
         let one = pictures.appendingPathComponent("head.png")
-        let single = try SwiftletProcess.run(["attention", "--checkpoint", run.path, "--prompt", "Number 12",
+        let single = try CommandLineTool.run(["attention", "--checkpoint", run.path, "--prompt", "Number 12",
                                               "--layer", "1", "--head", "0", "--out", one.path])
-        #expect(single.status == 0, "\(single.standardError)")
+        #expect(single.status == 0, "\(single.error)")
         try expectPNG(one)
         // One head is one panel: a smaller picture than the layer's grid of two.
         let grid = try DecodedPNG(try Data(contentsOf: files[1]))
@@ -45,17 +45,17 @@ import Testing
     @Test func plotsPositionalEncodingsAndLossCurves() throws {
         let run = try trainedRun("plots")
         let sinusoidal = run.appendingPathComponent("pe-sin.png")
-        let first = try SwiftletProcess.run(["plot", "pe", "--kind", "sinusoidal", "--positions", "64", "--dimensions", "32",
+        let first = try CommandLineTool.run(["plot", "pe", "--kind", "sinusoidal", "--positions", "64", "--dimensions", "32",
                                              "--out", sinusoidal.path])
-        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.status == 0, "\(first.error)")
         try expectPNG(sinusoidal)
         let learned = run.appendingPathComponent("pe-learned.png")
-        let second = try SwiftletProcess.run(["plot", "pe", "--kind", "learned", "--checkpoint", run.path, "--out", learned.path])
-        #expect(second.status == 0, "\(second.standardError)")
+        let second = try CommandLineTool.run(["plot", "pe", "--kind", "learned", "--checkpoint", run.path, "--out", learned.path])
+        #expect(second.status == 0, "\(second.error)")
         try expectPNG(learned)
         try FileManager.default.removeItem(at: run.appendingPathComponent("loss.png"))
-        let loss = try SwiftletProcess.run(["plot", "loss", run.path])
-        #expect(loss.status == 0, "\(loss.standardError)")
+        let loss = try CommandLineTool.run(["plot", "loss", run.path])
+        #expect(loss.status == 0, "\(loss.error)")
         try expectPNG(run.appendingPathComponent("loss.png"))
     }
 
@@ -74,19 +74,19 @@ import Testing
             (["plot", "pe", "--kind", "sinusoidal", "--dimensions", "7"], "--dimensions"),
         ]
         for (arguments, mention) in cases {
-            let result = try SwiftletProcess.run(arguments)
+            let result = try CommandLineTool.run(arguments)
             #expect(result.status != 0, "\(arguments)")
-            #expect(result.standardError.contains(mention), "\(arguments): \(result.standardError)")
-            #expect(!result.standardError.contains("Fatal error"), "crashed: \(result.standardError)")
+            #expect(result.error.contains(mention), "\(arguments): \(result.error)")
+            #expect(!result.error.contains("Fatal error"), "crashed: \(result.error)")
         }
     }
 
     @Test func generationSpeedReportsBothPaths() throws {
-        let result = try SwiftletProcess.run(["generation-speed", "--preset", "tiny", "--prompt-length", "8",
+        let result = try CommandLineTool.run(["generation-speed", "--preset", "tiny", "--prompt-length", "8",
                                               "--new-tokens", "4", "--uncached-tokens", "2", "--profile"])
-        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.status == 0, "\(result.error)")
         for text in ["cache ", "no cache", "speedup of the cache", "lm_head", "step"] {
-            #expect(result.standardOutput.contains(text), "missing \(text): \(result.standardOutput)")
+            #expect(result.output.contains(text), "missing \(text): \(result.output)")
         }
     }
 }
