@@ -20,12 +20,12 @@ public struct BenchmarkCase {
     public let skipReason: String?
     /// Allocates and fills the buffers once (in the workspace it is given, which the runner keeps
     /// alive while timing), then returns the call to time.
-    public let prepare: (Workspace) throws -> () -> Void
+    public let prepare: (Workspace) throws -> () throws -> Void
 
     public init(
         name: String, variant: String? = nil, shape: String, flops: Double? = nil,
         bytes: Double? = nil, extraBytes: ((_ threads: Int) -> Int)? = nil, tokens: Int? = nil,
-        skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () -> Void
+        skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () throws -> Void
     ) {
         self.name = name
         self.variant = variant

@@ -96,7 +96,7 @@ public struct BenchmarkRunner {
             defer { withExtendedLifetime(workspace) {} }  // the buffers live until the last sample
             for threads in options.threads {
                 Runtime.threads = threads
-                let statistics = options.plan.measure(call)
+                let statistics = try options.plan.measure(call)
                 let result = BenchmarkResult(
                     benchmark, threads: threads, statistics: statistics,
                     peak: report.machine.peak(threads: threads))

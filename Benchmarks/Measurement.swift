@@ -64,15 +64,15 @@ public struct MeasurementPlan: Equatable, Sendable {
     }
 
     /// Times `body`: warm-up calls, then `repetitions` samples of seconds per call.
-    public func measure(_ body: () -> Void) -> Statistics {
+    public func measure(_ body: () throws -> Void) rethrows -> Statistics {
         var warmest = Double.infinity
-        for _ in 0..<max(1, warmup) { warmest = min(warmest, Timer.seconds(body)) }
+        for _ in 0..<max(1, warmup) { warmest = min(warmest, try Timer.seconds(body)) }
         let callsPerSample = warmest >= minimumSampleSeconds
             ? 1 : Int((minimumSampleSeconds / max(warmest, 1e-9)).rounded(.up))
         var samples: [Double] = []
         samples.reserveCapacity(repetitions)
         for _ in 0..<max(1, repetitions) {
-            let elapsed = Timer.seconds { for _ in 0..<callsPerSample { body() } }
+            let elapsed = try Timer.seconds { for _ in 0..<callsPerSample { try body() } }
             samples.append(elapsed / Double(callsPerSample))
         }
         return Statistics(nonEmpty: samples)
