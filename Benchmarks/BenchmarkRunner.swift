@@ -91,17 +91,19 @@ public struct BenchmarkRunner {
                 print(Report.skippedRow(label: benchmark.label, reason: reason))
                 continue
             }
+            // One allocation per case, shared by the thread sweep and freed before the next case.
             let workspace = Workspace()
-            let call = try benchmark.prepare(workspace)
-            defer { withExtendedLifetime(workspace) {} }  // the buffers live until the last sample
-            for threads in options.threads {
-                Runtime.threads = threads
-                let statistics = try options.plan.measure(call)
-                let result = BenchmarkResult(
-                    benchmark, threads: threads, statistics: statistics,
-                    peak: report.machine.peak(threads: threads))
-                report.results.append(result)
-                print(Report.row(result))
+            try withExtendedLifetime(workspace) {
+                let call = try benchmark.prepare(workspace)
+                for threads in options.threads {
+                    Runtime.threads = threads
+                    let statistics = try options.plan.measure(call)
+                    let result = BenchmarkResult(
+                        benchmark, threads: threads, statistics: statistics,
+                        peak: report.machine.peak(threads: threads))
+                    report.results.append(result)
+                    print(Report.row(result))
+                }
             }
         }
         let summary = AttentionSummary(results: report.results).table

@@ -77,6 +77,10 @@ import Testing
         // Fields that do not apply are present and null.
         #expect(result["gbs"] is NSNull)
         #expect(result["tokens_per_s"] is NSNull)
+
+        // The table shows the machine and the row, with its extra memory in MiB.
+        #expect(report.table.contains("avx512"))
+        #expect(report.table.contains("attention_fwd          flash    1,12,64,64"))
     }
 
     @Test func attentionSummaryPairsNaiveWithFlash() throws {
