@@ -2,11 +2,15 @@
 //
 // Loops, outermost first (BLIS order inside one macro tile):
 //   macro tiles (MC×NC of C)      — split statically over threads, each tile owned by one thread
-//     K blocks (KC), in order     — pack A (MC×KC) and B (KC×NC) into this thread's buffers
+//     K blocks (KC), in order     — the A (MC×KC) and B (KC×NC) blocks of this tile, packed
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
+// The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
+// by all threads, before the tiles; the other is packed per tile into per-thread buffers. When
+// both are too big to keep in cache, both are packed per tile.
 // Every element of C is summed over the same K blocks in the same order whatever the thread
-// count, so results are bitwise thread-independent.
+// count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
+// they decide who computes an element, never how).
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,22 +27,37 @@ static const swl_gemm_path *active_path(void) {
 }
 
 static int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
+static size_t round_up_size(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// dst[k·dst_stride + i] = src[i·src_stride + k] for `rows` rows i and kc columns k: SIMD in
+// groups of 8 rows where the path has a transpose, scalar for the rest.
+static void pack_transposed(const swl_gemm_path *path, float *dst, size_t dst_stride,
+                            const float *src, size_t src_stride, int rows, int kc) {
+    int i = 0;
+    if (path->transpose8 != NULL)
+        for (; i + 8 <= rows; i += 8)
+            path->transpose8(dst + i, dst_stride, src + (size_t)i * src_stride, src_stride, kc);
+    for (; i < rows; i++) {
+        const float *row = src + (size_t)i * src_stride;
+        for (int k = 0; k < kc; k++) dst[(size_t)k * dst_stride + i] = row[k];
+    }
+}
 
 // Packs rows [i0, i0+m) and columns [k0, k0+kc) of A into ceil(m/mr) panels of (kc,mr):
 // panel p holds A(i0+p·mr+i, k0+k) at [k·mr + i]. Rows past m are zero.
-static void pack_a(float *ap, swl_gemm_view a, int i0, int m, int k0, int kc, int mr) {
+static void pack_a(const swl_gemm_path *path, float *ap, swl_gemm_view a, int i0, int m, int k0,
+                   int kc) {
+    const int mr = path->mr;
     for (int p = 0; p < m; p += mr) {
         int rows = SWL_MIN(mr, m - p);
         float *panel = ap + (size_t)p * kc;
         if (rows < mr) memset(panel, 0, sizeof(float) * (size_t)kc * mr);
         if (a.col_stride == 1) {
-            // A row-major: each row is contiguous along k.
-            for (int i = 0; i < rows; i++) {
-                const float *src = a.data + (size_t)(i0 + p + i) * a.row_stride + k0;
-                for (int k = 0; k < kc; k++) panel[(size_t)k * mr + i] = src[k];
-            }
+            // A row-major (x, dout): each row is contiguous along k.
+            pack_transposed(path, panel, (size_t)mr, a.data + (size_t)(i0 + p) * a.row_stride + k0,
+                            a.row_stride, rows, kc);
         } else {
-            // A transposed in memory: the mr values of one k are contiguous when row_stride is 1.
+            // A stored transposed (doutᵀ): the values of one k are contiguous when row_stride is 1.
             for (int k = 0; k < kc; k++) {
                 const float *src = a.data + (size_t)(k0 + k) * a.col_stride + (size_t)(i0 + p) * a.row_stride;
                 for (int i = 0; i < rows; i++) panel[(size_t)k * mr + i] = src[(size_t)i * a.row_stride];
@@ -49,50 +68,98 @@ static void pack_a(float *ap, swl_gemm_view a, int i0, int m, int k0, int kc, in
 
 // Packs rows [k0, k0+kc) and columns [j0, j0+n) of B into ceil(n/nr) panels of (kc,nr):
 // panel q holds B(k0+k, j0+q·nr+j) at [k·nr + j]. Columns past n are zero.
-static void pack_b(float *bp, swl_gemm_view b, int j0, int n, int k0, int kc, int nr) {
+static void pack_b(const swl_gemm_path *path, float *bp, swl_gemm_view b, int j0, int n, int k0,
+                   int kc) {
+    const int nr = path->nr;
     for (int q = 0; q < n; q += nr) {
         int cols = SWL_MIN(nr, n - q);
         float *panel = bp + (size_t)q * kc;
         if (cols < nr) memset(panel, 0, sizeof(float) * (size_t)kc * nr);
         if (b.col_stride == 1) {
-            // B row-major: the nr values of one k are contiguous.
+            // B row-major (W in dout·W, x in doutᵀ·x): the nr values of one k are contiguous.
             for (int k = 0; k < kc; k++)
                 memcpy(panel + (size_t)k * nr, b.data + (size_t)(k0 + k) * b.row_stride + j0 + q,
                        sizeof(float) * (size_t)cols);
         } else {
-            // B transposed in memory (x·Wᵀ reads W rows): each column is contiguous along k.
-            for (int j = 0; j < cols; j++) {
-                const float *src = b.data + (size_t)(j0 + q + j) * b.col_stride + (size_t)k0 * b.row_stride;
-                for (int k = 0; k < kc; k++) panel[(size_t)k * nr + j] = src[(size_t)k * b.row_stride];
-            }
+            // B stored transposed (Wᵀ in x·Wᵀ): each column is a W row, contiguous along k.
+            pack_transposed(path, panel, (size_t)nr, b.data + (size_t)(j0 + q) * b.col_stride + k0,
+                            b.col_stride, cols, kc);
         }
     }
 }
 
-// One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K.
-static void gemm_tile(const swl_gemm_path *path, float *c, size_t ldc, swl_gemm_view a,
-                      swl_gemm_view b, const float *bias, swl_gemm_mode mode, int i0, int m,
-                      int j0, int n, int K, float *ap, float *bp) {
+// One GEMM call: the operands, the blocking, and where the packed panels live. The smaller of
+// A and B is packed whole once (`a_packed` or `b_packed`, shared by all threads); the other is
+// packed per macro tile and K block into each thread's buffer.
+typedef struct {
+    const swl_gemm_path *path;
+    float *c;
+    size_t ldc;
+    swl_gemm_view a, b;
+    const float *bias;
+    swl_gemm_mode mode;
+    int M, N, K;
+    int mc, nc, kc;
+    int tiles_m, tiles_n;
+    float *a_packed;  // (round_up(M,mr), K) in K blocks, or NULL
+    float *b_packed;  // (K, round_up(N,nr)) in K blocks, or NULL
+} gemm_plan;
+
+// Packs all of A (or B), one (K block, row block) per iteration, split over the threads.
+static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
+    const int k_blocks = (plan->K + plan->kc - 1) / plan->kc;
+    const int span = pack_a_side ? plan->M : plan->N;
+    const int step = pack_a_side ? plan->mc : plan->nc;
+    const int unit = pack_a_side ? plan->path->mr : plan->path->nr;  // panels are padded to this
+    const int chunks = (span + step - 1) / step;
+    const size_t padded = (size_t)round_up(span, unit);
+#pragma omp for schedule(static)
+    for (int job = 0; job < k_blocks * chunks; job++) {
+        int k0 = (job / chunks) * plan->kc, kc = SWL_MIN(plan->kc, plan->K - k0);
+        int s0 = (job % chunks) * step, width = SWL_MIN(step, span - s0);
+        if (pack_a_side)
+            pack_a(plan->path, plan->a_packed + padded * k0 + (size_t)s0 * kc, plan->a, s0, width, k0, kc);
+        else
+            pack_b(plan->path, plan->b_packed + padded * k0 + (size_t)s0 * kc, plan->b, s0, width, k0, kc);
+    }
+}
+
+// One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
+// ap and bp are this thread's buffers for the operand that is not packed whole.
+static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp) {
+    const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
-    if (mode == SWL_GEMM_OVERWRITE) {
+    const size_t ldc = plan->ldc;
+    if (plan->mode == SWL_GEMM_OVERWRITE) {
         for (int i = 0; i < m; i++) {
-            float *row = c + (size_t)(i0 + i) * ldc + j0;
-            if (bias != NULL) memcpy(row, bias + j0, sizeof(float) * (size_t)n);
+            float *row = plan->c + (size_t)(i0 + i) * ldc + j0;
+            if (plan->bias != NULL) memcpy(row, plan->bias + j0, sizeof(float) * (size_t)n);
             else memset(row, 0, sizeof(float) * (size_t)n);
         }
     }
     _Alignas(64) float edge[16 * 64];  // one MR×NR tile for partial strips (mr·nr ≤ 1024)
-    for (int k0 = 0; k0 < K; k0 += path->kc) {
-        int kc = SWL_MIN(path->kc, K - k0);
-        pack_a(ap, a, i0, m, k0, kc, mr);
-        pack_b(bp, b, j0, n, k0, kc, nr);
+    for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
+        const int kc = SWL_MIN(plan->kc, plan->K - k0);
+        const float *a_block, *b_block;  // this tile's panels for this K block
+        if (plan->a_packed != NULL) {
+            a_block = plan->a_packed + (size_t)round_up(plan->M, mr) * k0 + (size_t)i0 * kc;
+        } else {
+            pack_a(path, ap, plan->a, i0, m, k0, kc);
+            a_block = ap;
+        }
+        if (plan->b_packed != NULL) {
+            b_block = plan->b_packed + (size_t)round_up(plan->N, nr) * k0 + (size_t)j0 * kc;
+        } else {
+            pack_b(path, bp, plan->b, j0, n, k0, kc);
+            b_block = bp;
+        }
         for (int ip = 0; ip < m; ip += mr) {
-            int rows = SWL_MIN(mr, m - ip);
-            const float *a_panel = ap + (size_t)ip * kc;
+            const int rows = SWL_MIN(mr, m - ip);
+            const float *a_panel = a_block + (size_t)ip * kc;
             for (int jp = 0; jp < n; jp += nr) {
-                int cols = SWL_MIN(nr, n - jp);
-                const float *b_panel = bp + (size_t)jp * kc;
-                float *c_tile = c + (size_t)(i0 + ip) * ldc + j0 + jp;
+                const int cols = SWL_MIN(nr, n - jp);
+                const float *b_panel = b_block + (size_t)jp * kc;
+                float *c_tile = plan->c + (size_t)(i0 + ip) * ldc + j0 + jp;
                 if (rows == mr && cols == nr) {
                     path->kernel(c_tile, ldc, a_panel, b_panel, kc);
                 } else {
@@ -106,37 +173,57 @@ static void gemm_tile(const swl_gemm_path *path, float *c, size_t ldc, swl_gemm_
     }
 }
 
+// A whole packed operand is worth it only while it stays in the last-level cache; larger
+// operands (dout·W with a 50k vocabulary) are packed per tile from memory instead.
+enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
+
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
     const swl_gemm_path *path = active_path();
-    // Small problems get tiles no larger than they need (less packing of padding).
-    const int mc = SWL_MIN(path->mc, round_up(M, path->mr));
-    const int nc = SWL_MIN(path->nc, round_up(N, path->nr));
-    const int kc = SWL_MIN(path->kc, K);
-    const int tiles_m = (M + mc - 1) / mc, tiles_n = (N + nc - 1) / nc;
-    const int tiles = tiles_m * tiles_n;
+    gemm_plan plan = {
+        .path = path, .c = c, .ldc = ldc, .a = a, .b = b, .bias = bias, .mode = mode,
+        .M = M, .N = N, .K = K, .kc = SWL_MIN(path->kc, K),
+    };
+    const size_t a_whole = (size_t)round_up(M, path->mr) * K, b_whole = (size_t)K * round_up(N, path->nr);
+    const int whole_a = M <= N && a_whole <= WHOLE_OPERAND_LIMIT;
+    const int whole_b = !whole_a && b_whole <= WHOLE_OPERAND_LIMIT;
+    // With B packed whole, tiles are short and wide: each thread's A block is packed once per
+    // wide row of tiles. Small problems get tiles no larger than they need.
+    plan.mc = SWL_MIN(whole_b ? path->mc / 2 : path->mc, round_up(M, path->mr));
+    plan.nc = SWL_MIN(whole_b ? path->nc * 4 : path->nc, round_up(N, path->nr));
+    if (!whole_a && !whole_b) {
+        // Both operands come from memory per tile: one wide tile per thread reads A once each.
+        int share = round_up((N + omp_get_max_threads() - 1) / omp_get_max_threads(), path->nr);
+        plan.nc = SWL_MIN(path->nc * 2, SWL_MAX(plan.nc, share));
+    }
+    plan.tiles_m = (M + plan.mc - 1) / plan.mc;
+    plan.tiles_n = (N + plan.nc - 1) / plan.nc;
+    const int tiles = plan.tiles_m * plan.tiles_n;
     const int threads = SWL_MAX(1, SWL_MIN(omp_get_max_threads(), tiles));
 
-    // Per-thread pack buffers, sized up front: one A block (mc,kc) and one B block (kc,nc).
-    const size_t a_floats = (size_t)round_up(mc * kc, 16), b_floats = (size_t)round_up(nc * kc, 16);
+    // One allocation: the whole operand, then per-thread buffers for the other one.
+    const size_t whole = whole_a ? a_whole : whole_b ? b_whole : 0;
+    const size_t a_floats = whole_a ? 0 : (size_t)round_up(plan.mc * plan.kc, 16);
+    const size_t b_floats = whole_b ? 0 : (size_t)round_up(plan.nc * plan.kc, 16);
     const size_t per_thread = a_floats + b_floats;
-    float *buffers = aligned_alloc(64, sizeof(float) * per_thread * (size_t)threads);
-    // The buffers are bounded by the blocking (under 1 MiB per thread), not by the problem size.
+    const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads;
+    float *buffers = aligned_alloc(64, sizeof(float) * total);
+    // The buffers are bounded by the blocking and WHOLE_OPERAND_LIMIT, not by the problem size.
     if (buffers == NULL) abort();
+    if (whole_a) plan.a_packed = buffers;
+    if (whole_b) plan.b_packed = buffers;
+    float *thread_buffers = buffers + round_up_size(whole, 16);
 
-    swl_gemm_path tiled = *path;
-    tiled.mc = mc;
-    tiled.nc = nc;
 #pragma omp parallel num_threads(threads)
     {
-        float *ap = buffers + per_thread * (size_t)omp_get_thread_num();
+        if (whole_a || whole_b) pack_whole_operand(&plan, whole_a);  // ends with a barrier
+        float *ap = thread_buffers + per_thread * (size_t)omp_get_thread_num();
         float *bp = ap + a_floats;
         // Tiles go down a column of C first, so each thread reads a contiguous share of B.
 #pragma omp for schedule(static)
         for (int t = 0; t < tiles; t++) {
-            int i0 = (t % tiles_m) * mc, j0 = (t / tiles_m) * nc;
-            gemm_tile(&tiled, c, ldc, a, b, bias, mode, i0, SWL_MIN(mc, M - i0), j0,
-                      SWL_MIN(nc, N - j0), K, ap, bp);
+            int i0 = (t % plan.tiles_m) * plan.mc, j0 = (t / plan.tiles_m) * plan.nc;
+            gemm_tile(&plan, i0, SWL_MIN(plan.mc, M - i0), j0, SWL_MIN(plan.nc, N - j0), ap, bp);
         }
     }
     free(buffers);

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-/// Element (i, j) of a view is data[i·row_stride + j·col_stride].
+/// Element (i, j) of a view is data[i·row_stride + j·col_stride]; one of the strides is 1.
 typedef struct {
     const float *data;
     size_t row_stride;
@@ -27,14 +27,28 @@ typedef enum { SWL_GEMM_OVERWRITE, SWL_GEMM_ACCUMULATE } swl_gemm_mode;
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K);
 
+/// Row counts up to this use the skinny products below instead of the packed GEMM.
+#define SWL_SKINNY_ROWS 4
+
+/// c (M,N) = a (M,K) · bᵀ (+ bias[j] on every row), with b (N,K) row-major and M ≤ SWL_SKINNY_ROWS.
+void swl_skinny_nt(float *c, const float *a, const float *b, const float *bias, int M, int N, int K);
+/// c (M,N) += a (M,K) · b (K,N), all row-major, M ≤ SWL_SKINNY_ROWS.
+void swl_skinny_nn_accumulate(float *c, const float *a, const float *b, int M, int N, int K);
+
 /// C (MR,NR) with row stride ldc += Ap·Bp, where Ap is a packed (kc,MR) panel (MR values per k)
 /// and Bp a packed (kc,NR) panel (NR values per k). kc ≥ 1; no alignment is assumed.
 typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
                                      int kc);
 
+/// dst[k·dst_stride + i] = src[i·src_stride + k] for 8 rows i and kc columns k: the packing
+/// step for an operand stored contiguously along K.
+typedef void (*swl_gemm_transpose8)(float *dst, size_t dst_stride, const float *src,
+                                    size_t src_stride, int kc);
+
 /// A micro-kernel with its register tile and the cache blocking that suits it.
 typedef struct {
     swl_gemm_microkernel kernel;
+    swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
 } swl_gemm_path;

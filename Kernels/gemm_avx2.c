@@ -4,6 +4,8 @@
 #if SWL_HAS_X86
 #include <immintrin.h>
 
+#include "gemm_transpose.h"
+
 enum { MR = 6, NR = 16 };
 
 // c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
@@ -30,7 +32,12 @@ static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float 
     }
 }
 
+SWL_TARGET_AVX2
+static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
+    swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
+}
+
 const swl_gemm_path swl_gemm_path_avx2 = {
-    .kernel = microkernel_6x16, .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
+    .kernel = microkernel_6x16, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
 };
 #endif

@@ -6,6 +6,8 @@
 #if SWL_HAS_X86
 #include <immintrin.h>
 
+#include "gemm_transpose.h"
+
 enum { MR = 8, NR = 48 };
 
 // c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
@@ -34,7 +36,12 @@ static void microkernel_8x48(float *c, size_t ldc, const float *ap, const float 
     }
 }
 
+SWL_TARGET_AVX2
+static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
+    swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
+}
+
 const swl_gemm_path swl_gemm_path_avx512 = {
-    .kernel = microkernel_8x48, .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
+    .kernel = microkernel_8x48, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
 };
 #endif

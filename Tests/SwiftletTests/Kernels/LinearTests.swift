@@ -73,7 +73,7 @@ private struct LinearProblem {
 
 @Suite("Linear kernels", .serialized) struct LinearTests {
     static let oddShapes: [(N: Int, C: Int, OC: Int)] = [
-        (1, 5, 3), (1, 300, 257), (3, 37, 71), (17, 129, 97), (64, 19, 33), (64, 300, 41),
+        (1, 5, 3), (1, 300, 257), (2, 70, 33), (3, 37, 71), (4, 33, 70), (5, 40, 130), (17, 129, 97), (64, 19, 33), (64, 300, 41),
         (129, 257, 130), (129, 75, 300), (7, 1000, 2),
     ]
 
@@ -87,13 +87,16 @@ private struct LinearProblem {
         // The reference once, then the fast kernels on every ISA path.
         let runs: [(LinearKernel, InstructionSet)] = [(.reference, .best)] + InstructionSet.supported.map { (.fast, $0) }
         for (kernel, isa) in runs {
+            let path = kernel == .reference ? "reference" : isa.rawValue
+            func check(_ got: [Float], _ name: String) throws {
+                expectClose(got, try golden.floats(name), atol: golden.atol(name), "\(caseName)/\(name) on \(path)")
+            }
             try Runtime.with(instructionSet: isa) {
-                let out = kernel.forward(x: x, weight: weight, bias: bias, N: N, C: C, OC: OC)
-                try golden.expectClose(out, "out")
+                try check(kernel.forward(x: x, weight: weight, bias: bias, N: N, C: C, OC: OC), "out")
                 let grads = kernel.gradients(dout: dout, x: x, weight: weight, N: N, C: C, OC: OC)
-                try golden.expectClose(grads.dx, "dx")
-                try golden.expectClose(grads.dweight, "dW")
-                if golden.has("db") { try golden.expectClose(grads.dbias, "db") }
+                try check(grads.dx, "dx")
+                try check(grads.dweight, "dW")
+                if golden.has("db") { try check(grads.dbias, "db") }
             }
         }
     }
@@ -149,13 +152,30 @@ private struct LinearProblem {
     }
 
     /// Shapes big enough that both threads get several output tiles of every product.
-    @Test(arguments: [(N: 129, C: 257, OC: 130), (N: 256, C: 520, OC: 700), (N: 1, C: 768, OC: 2304)])
+    @Test(arguments: [
+        (N: 129, C: 257, OC: 130), (N: 256, C: 520, OC: 700), (N: 1, C: 768, OC: 2304), (N: 4, C: 300, OC: 1000),
+    ])
     func threadIndependent(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 21)
         try expectThreadIndependent("linear N=\(p.N) C=\(p.C) OC=\(p.OC)") {
             let out = LinearKernel.fast.forward(x: p.x, weight: p.weight, bias: p.bias, N: p.N, C: p.C, OC: p.OC)
             let grads = LinearKernel.fast.gradients(dout: p.dout, x: p.x, weight: p.weight, N: p.N, C: p.C, OC: p.OC)
             return [out, grads.dx, grads.dweight, grads.dbias]
+        }
+    }
+
+    /// Operands too large to pack whole (over 4M floats each) take the pack-per-tile path.
+    @Test func largeOperandsMatchReferenceAndAreThreadIndependent() throws {
+        let p = LinearProblem(N: 64, C: 66_000, OC: 72, seed: 61)
+        let reference = LinearKernel.reference.forward(x: p.x, weight: p.weight, bias: p.bias, N: p.N, C: p.C, OC: p.OC)
+        let referenceGrads = LinearKernel.reference.gradients(dout: p.dout, x: p.x, weight: p.weight, N: p.N, C: p.C, OC: p.OC)
+        try expectThreadIndependent("linear N=64 C=66000 OC=72") {
+            let out = LinearKernel.fast.forward(x: p.x, weight: p.weight, bias: p.bias, N: p.N, C: p.C, OC: p.OC)
+            let grads = LinearKernel.fast.gradients(dout: p.dout, x: p.x, weight: p.weight, N: p.N, C: p.C, OC: p.OC)
+            expectClose(out, reference, atol: Self.tolerance(sumLength: p.C), "\(Runtime.instructionSet) out")
+            expectClose(grads.dx, referenceGrads.dx, atol: Self.tolerance(sumLength: p.OC), "\(Runtime.instructionSet) dx")
+            expectClose(grads.dweight, referenceGrads.dweight, atol: Self.tolerance(sumLength: p.N), "\(Runtime.instructionSet) dW")
+            return [out, grads.dx, grads.dweight]
         }
     }
 
