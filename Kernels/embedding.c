@@ -54,7 +54,7 @@ void swl_sinusoidal_table(float *table, int T, int C, float base) {
     for (int t = 0; t < T; t++) {
         for (int c = 0; c < C; c++) {
             int i2 = c & ~1;
-            double angle = (double)t * pow((double)base, -(double)i2 / (double)C);
+            double angle = (double)t / pow((double)base, (double)i2 / (double)C);
             table[(size_t)t * (size_t)C + (size_t)c] = (float)((c & 1) ? cos(angle) : sin(angle));
         }
     }

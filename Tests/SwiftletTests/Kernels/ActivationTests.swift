@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Swiftlet
 
@@ -14,5 +15,113 @@ import Swiftlet
                 try c.expectClose(Kernels.activationBackward(outputGradient: dout, input: x, .geluErf).values, "dx_erf")
             }
         }
+    }
+
+    /// Far tails and non-vector-multiple lengths: exact saturation, no NaN or Inf.
+    @Test func geluSaturatesAtExtremes() throws {
+        let x = try Tensor(shape: [11], values: [-1e4, -500, -88, -40, -30, 0, 30, 40, 88, 500, 1e4])
+        let ones = try Tensor(shape: [11], values: Array(repeating: 1, count: 11))
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            for function in [Kernels.Activation.geluTanh, .geluErf] {
+                let out = try Kernels.activation(x, function).values
+                let dx = try Kernels.activationBackward(outputGradient: ones, input: x, function).values
+                for i in 0..<11 {
+                    #expect(out[i].isFinite && dx[i].isFinite, "\(function) \(isa) at \(x.values[i])")
+                    if x.values[i] < 0 { #expect(abs(out[i]) < 1e-30 && abs(dx[i]) < 1e-30, "\(function) \(isa) at \(x.values[i])") }
+                    if x.values[i] > 0 { #expect(out[i] == x.values[i] && dx[i] == 1, "\(function) \(isa) at \(x.values[i])") }
+                }
+            }
+        }
+    }
+
+    @Test func backwardsMatchFiniteDifferences() throws {
+        var random = TestRandom(seed: 21)
+        // Keep ReLU's inputs away from its kink at 0.
+        let x = try Tensor(shape: [37], values: random.normals(37, std: 2).map { $0 >= 0 ? $0 + 0.05 : $0 - 0.05 })
+        let probe = random.normals(37)
+        let dout = try Tensor(shape: [37], values: probe)
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            for function in Kernels.Activation.allCases {
+                let analytic = try Kernels.activationBackward(outputGradient: dout, input: x, function).values
+                try expectGradientMatchesFiniteDifferences("\(function) \(isa)", at: x.values, analytic: analytic, epsilon: 1e-2) {
+                    try dot(Kernels.activation(Tensor(shape: [37], values: $0), function).values, probe)
+                }
+            }
+            let other = try Tensor(shape: [37], values: random.normals(37))
+            let (da, db) = try Kernels.residualBackward(outputGradient: dout)
+            try expectGradientMatchesFiniteDifferences("residual a \(isa)", at: x.values, analytic: da.values) {
+                try dot(Kernels.residual(Tensor(shape: [37], values: $0), other).values, probe)
+            }
+            try expectGradientMatchesFiniteDifferences("residual b \(isa)", at: other.values, analytic: db.values) {
+                try dot(Kernels.residual(x, Tensor(shape: [37], values: $0)).values, probe)
+            }
+            let dx = try Kernels.dropoutBackward(outputGradient: dout, probability: 0.3, seed: 5)
+            try expectGradientMatchesFiniteDifferences("dropout \(isa)", at: x.values, analytic: dx.values) {
+                try dot(Kernels.dropout(Tensor(shape: [37], values: $0), probability: 0.3, seed: 5).values, probe)
+            }
+        }
+    }
+
+    @Test func reluAndResidualValues() throws {
+        let x = try Tensor(shape: [5], values: [-2, -0.0, 0, 0.5, 3])
+        #expect(try Kernels.activation(x, .relu).values == [0, 0, 0, 0.5, 3])
+        let ones = try Tensor(shape: [5], values: [1, 1, 1, 1, 1])
+        #expect(try Kernels.activationBackward(outputGradient: ones, input: x, .relu).values == [0, 0, 0, 1, 1])
+        #expect(try Kernels.residual(x, ones).values == [-1, 1, 1, 1.5, 4])
+    }
+
+    @Test func dropoutMaskProperties() throws {
+        var random = TestRandom(seed: 22)
+        let n = 200_003
+        let x = try Tensor(shape: [n], values: random.normals(n).map { $0 == 0 ? 1 : $0 })
+        try forEachConfiguration(threads: [2]) { isa, _ in
+            // p = 0 copies.
+            expectBitwiseEqual(try Kernels.dropout(x, probability: 0, seed: 1).values, x.values, "p = 0 on \(isa)")
+            for p: Float in [0.1, 0.5, 0.9] {
+                let out = try Kernels.dropout(x, probability: p, seed: 42).values
+                let kept = (0..<n).filter { out[$0] != 0 }
+                let rate = Double(kept.count) / Double(n)
+                #expect(abs(rate - Double(1 - p)) < 0.005, "keep rate \(rate) for p = \(p) on \(isa)")
+                let scale = 1 / (1 - p)
+                #expect(kept.allSatisfy { out[$0] == x.values[$0] * scale }, "kept elements scaled by 1/(1−p)")
+                // Deterministic per seed; another seed gives another mask.
+                expectBitwiseEqual(try Kernels.dropout(x, probability: p, seed: 42).values, out, "same seed")
+                let other = try Kernels.dropout(x, probability: p, seed: 43).values
+                #expect(zip(out, other).contains { ($0 == 0) != ($1 == 0) }, "seeds 42 and 43 give the same mask")
+                // The backward applies the forward's mask.
+                let dx = try Kernels.dropoutBackward(outputGradient: x, probability: p, seed: 42).values
+                expectBitwiseEqual(dx, out, "backward mask = forward mask (p = \(p), \(isa))")
+            }
+        }
+    }
+
+    @Test func threadIndependent() throws {
+        var random = TestRandom(seed: 23)
+        let n = 300_001  // several chunks per thread and a ragged tail
+        let x = try Tensor(shape: [n], values: random.normals(n, std: 3))
+        let y = try Tensor(shape: [n], values: random.normals(n))
+        try expectThreadIndependent("activations") {
+            var outputs: [[Float]] = []
+            for function in Kernels.Activation.allCases {
+                outputs.append(try Kernels.activation(x, function).values)
+                outputs.append(try Kernels.activationBackward(outputGradient: y, input: x, function).values)
+            }
+            outputs.append(try Kernels.residual(x, y).values)
+            let (da, db) = try Kernels.residualBackward(outputGradient: y)
+            outputs += [da.values, db.values]
+            outputs.append(try Kernels.dropout(x, probability: 0.25, seed: 9).values)
+            outputs.append(try Kernels.dropoutBackward(outputGradient: y, probability: 0.25, seed: 9).values)
+            return outputs
+        }
+    }
+
+    @Test func rejectsBadInput() throws {
+        let x = try Tensor(zeros: [4])
+        #expect(throws: KernelError.self) { try Kernels.activation(Tensor(zeros: [0]), .relu) }
+        #expect(throws: KernelError.self) { try Kernels.activationBackward(outputGradient: Tensor(zeros: [5]), input: x, .geluTanh) }
+        #expect(throws: KernelError.self) { try Kernels.residual(x, Tensor(zeros: [2, 2])) }
+        #expect(throws: KernelError.self) { try Kernels.dropout(x, probability: 1, seed: 0) }
+        #expect(throws: KernelError.self) { try Kernels.dropout(x, probability: -0.1, seed: 0) }
+        #expect(throws: KernelError.self) { try Kernels.dropout(x, probability: .nan, seed: 0) }
     }
 }

@@ -16,4 +16,85 @@ import Swiftlet
             }
         }
     }
+
+    @Test func backwardMatchesFiniteDifferences() throws {
+        var random = TestRandom(seed: 31)
+        let (rows, vocabulary) = (4, 23)
+        let logits = try Tensor(shape: [rows, vocabulary], values: random.normals(rows * vocabulary, std: 2))
+        let targets: [Int32] = [3, -1, 22, 0]
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            let forward = try Kernels.crossEntropy(logits: logits, targets: targets)
+            let analytic = try Kernels.crossEntropyBackward(
+                logits: logits, logSumExp: forward.logSumExp, targets: targets, lossGradient: 1.5).values
+            try expectGradientMatchesFiniteDifferences("cross-entropy \(isa)", at: logits.values, analytic: analytic,
+                                                        epsilon: 1e-2, atol: 1e-4, count: 40) {
+                1.5 * Double(try Kernels.crossEntropy(logits: Tensor(shape: logits.shape, values: $0), targets: targets).loss)
+            }
+            // The ignored row gets exactly zero gradient.
+            #expect(analytic[vocabulary..<(2 * vocabulary)].allSatisfy { $0 == 0 })
+        }
+    }
+
+    /// Logits with a padded row stride give the unpadded results and leave the padding alone.
+    @Test func paddedVocabulary() throws {
+        var random = TestRandom(seed: 32)
+        let (rows, vocabulary, padded) = (9, 50, 64)
+        let tight = random.normals(rows * vocabulary, std: 3)
+        var wide = [Float](repeating: .nan, count: rows * padded)  // padding is never read
+        for r in 0..<rows { for j in 0..<vocabulary { wide[r * padded + j] = tight[r * vocabulary + j] } }
+        let targets = (0..<rows).map { Int32($0 == 4 ? -1 : ($0 * 7) % vocabulary) }
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            let plain = try Kernels.crossEntropy(logits: Tensor(shape: [rows, vocabulary], values: tight), targets: targets)
+            let padLogits = try Tensor(shape: [rows, padded], values: wide)
+            let pad = try Kernels.crossEntropy(logits: padLogits, targets: targets, vocabularySize: vocabulary)
+            #expect(plain.loss == pad.loss, "\(isa)")
+            expectBitwiseEqual(plain.losses.values, pad.losses.values, "losses with padding on \(isa)")
+            let dPlain = try Kernels.crossEntropyBackward(
+                logits: Tensor(shape: [rows, vocabulary], values: tight), logSumExp: plain.logSumExp, targets: targets)
+            let dPad = try Kernels.crossEntropyBackward(
+                logits: padLogits, logSumExp: pad.logSumExp, targets: targets, vocabularySize: vocabulary)
+            for r in 0..<rows {
+                expectBitwiseEqual(Array(dPad.values[(r * padded)..<(r * padded + vocabulary)]),
+                                   Array(dPlain.values[(r * vocabulary)..<((r + 1) * vocabulary)]), "row \(r) on \(isa)")
+                #expect(dPad.values[(r * padded + vocabulary)..<((r + 1) * padded)].allSatisfy { $0 == 0 })
+            }
+        }
+    }
+
+    @Test func stableForLargeLogits() throws {
+        let logits = try Tensor(shape: [2, 4], values: [1000, -1000, 999, 0, -90, -90, -90, -90])
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            let forward = try Kernels.crossEntropy(logits: logits, targets: [2, 1])
+            let expected0 = Float(1.3132616875182228)  // 1000 + log(1 + e⁻¹ + …) − 999; lse ≈ 1000 has ulp 6e-5
+            expectClose(forward.losses.values, [expected0, 1.3862944], atol: 1e-4, "large logits on \(isa)")
+            let d = try Kernels.crossEntropyBackward(logits: logits, logSumExp: forward.logSumExp, targets: [2, 1])
+            #expect(d.values.allSatisfy { $0.isFinite })
+        }
+    }
+
+    @Test func threadIndependent() throws {
+        var random = TestRandom(seed: 33)
+        let (rows, vocabulary, padded) = (37, 5003, 5008)
+        let logits = try Tensor(shape: [rows, padded], values: random.normals(rows * padded, std: 4))
+        let targets = (0..<rows).map { Int32($0 % 5 == 0 ? -1 : random.int(below: vocabulary)) }
+        try expectThreadIndependent("cross-entropy") {
+            let forward = try Kernels.crossEntropy(logits: logits, targets: targets, vocabularySize: vocabulary)
+            let d = try Kernels.crossEntropyBackward(
+                logits: logits, logSumExp: forward.logSumExp, targets: targets, vocabularySize: vocabulary)
+            return [[forward.loss], forward.losses.values, forward.logSumExp.values, d.values]
+        }
+    }
+
+    @Test func rejectsBadInput() throws {
+        let logits = try Tensor(zeros: [3, 10])
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: logits, targets: [0, 1]) }
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: logits, targets: [0, 1, 10]) }
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: logits, targets: [0, -2, 1]) }
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: logits, targets: [0, 9, 1], vocabularySize: 9) }
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: logits, targets: [0, 1, 2], vocabularySize: 11) }
+        #expect(throws: KernelError.self) { try Kernels.crossEntropy(logits: Tensor(zeros: [0, 10]), targets: []) }
+        #expect(throws: KernelError.self) {
+            try Kernels.crossEntropyBackward(logits: logits, logSumExp: Tensor(zeros: [2]), targets: [0, 1, 2])
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Swiftlet
 
@@ -22,6 +23,38 @@ import Swiftlet
         }
     }
 
+    /// t is the 1-based number of this update: at t = 1 from zero moments the bias corrections
+    /// cancel exactly, so each parameter moves by lr·g/(|g| + eps) after decay.
+    @Test func adamWStepSemantics() throws {
+        let g: [Float] = [0.5, -2, 1e-3, 0]
+        try forEachConfiguration(threads: [1]) { isa, _ in
+            var p = try Tensor(shape: [4], values: [1, 1, 1, 1])
+            var m = try Tensor(zeros: [4]), v = try Tensor(zeros: [4])
+            try Kernels.adamWUpdate(parameters: &p, gradients: Tensor(shape: [4], values: g), firstMoment: &m,
+                                    secondMoment: &v, step: 1, learningRate: 0.01, beta1: 0.9, beta2: 0.95,
+                                    eps: 1e-8, weightDecay: 0.1)
+            let expected = g.map { Float(0.999 - 0.01 * Double($0) / (abs(Double($0)) + 1e-8)) }
+            expectClose(p.values, expected, atol: 2e-7, "AdamW t = 1 on \(isa)")
+            expectClose(m.values, g.map { 0.1 * $0 }, atol: 1e-7, "m after t = 1")
+            expectClose(v.values, g.map { 0.05 * $0 * $0 }, atol: 1e-7, "v after t = 1")
+            // The same state at t = 2 uses other bias corrections, so it moves differently than t = 1 would.
+            var p1 = p, m1 = m, v1 = v, p2 = p, m2 = m, v2 = v
+            let grads = try Tensor(shape: [4], values: g)
+            try Kernels.adamWUpdate(parameters: &p1, gradients: grads, firstMoment: &m1, secondMoment: &v1, step: 1,
+                                    learningRate: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+            try Kernels.adamWUpdate(parameters: &p2, gradients: grads, firstMoment: &m2, secondMoment: &v2, step: 2,
+                                    learningRate: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+            #expect(p1.values != p2.values)
+            // At t = 2: m = 0.19·g, v = 0.0975·g², corrections 0.19 and 0.0975 → step lr·g/(|g| + eps) again.
+            var expected2: [Float] = []
+            for (before, gradient) in zip(p.values, g) {
+                let step = 0.01 * Double(gradient) / (abs(Double(gradient)) + 1e-8)
+                expected2.append(Float(Double(before) * 0.999 - step))
+            }
+            expectClose(p2.values, expected2, atol: 2e-7, "AdamW t = 2 on \(isa)")
+        }
+    }
+
     @Test func clipGoldenOnEveryPath() throws {
         let golden = try Golden("clip")
         for name in golden.caseNames {
@@ -38,6 +71,57 @@ import Swiftlet
                     for (got, input) in zip(gradients, inputs) { expectBitwiseEqual(got.values, input.values, "below: untouched") }
                 }
             }
+        }
+    }
+
+    @Test func sumOfSquaresAndScale() throws {
+        var random = TestRandom(seed: 51)
+        let values = random.normals(100_003)
+        let exact = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        try forEachConfiguration { isa, threads in
+            let sum = Kernels.sumOfSquares(try Tensor(shape: [values.count], values: values))
+            #expect(abs(sum - exact) <= 1e-9 * exact, "sum of squares on \(isa), \(threads) threads")
+            var x = try Tensor(shape: [values.count], values: values)
+            Kernels.scale(&x, by: 0.37)
+            #expect(x.values == values.map { $0 * 0.37 })
+        }
+    }
+
+    @Test func threadIndependent() throws {
+        var random = TestRandom(seed: 52)
+        let n = 300_007
+        let params = try Tensor(shape: [n], values: random.normals(n))
+        let grads = try Tensor(shape: [n], values: random.normals(n, std: 0.01))
+        let m0 = try Tensor(shape: [n], values: random.normals(n, std: 0.001))
+        let v0 = try Tensor(shape: [n], values: random.normals(n, std: 1e-4).map { $0 * $0 })
+        try expectThreadIndependent("optimizer") {
+            var p = params, m = m0, v = v0
+            try Kernels.adamWUpdate(parameters: &p, gradients: grads, firstMoment: &m, secondMoment: &v, step: 7,
+                                    learningRate: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1)
+            let sum = Kernels.sumOfSquares(params)
+            var scaled = params
+            Kernels.scale(&scaled, by: 0.5)
+            let sumBits = sum.bitPattern
+            return [p.values, m.values, v.values, scaled.values,
+                    [Float(bitPattern: UInt32(truncatingIfNeeded: sumBits)), Float(bitPattern: UInt32(truncatingIfNeeded: sumBits >> 32))]]
+        }
+    }
+
+    @Test func rejectsBadInput() throws {
+        var p = try Tensor(zeros: [4]), m = try Tensor(zeros: [4]), v = try Tensor(zeros: [4])
+        let g = try Tensor(zeros: [4])
+        #expect(throws: KernelError.self) {
+            try Kernels.adamWUpdate(parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, step: 0)
+        }
+        #expect(throws: KernelError.self) {
+            try Kernels.adamWUpdate(parameters: &p, gradients: Tensor(zeros: [5]), firstMoment: &m, secondMoment: &v, step: 1)
+        }
+        var shortMoment = try Tensor(zeros: [3])
+        #expect(throws: KernelError.self) {
+            try Kernels.adamWUpdate(parameters: &p, gradients: g, firstMoment: &shortMoment, secondMoment: &v, step: 1)
+        }
+        #expect(throws: KernelError.self) {
+            try Kernels.adamWUpdate(parameters: &p, gradients: g, firstMoment: &m, secondMoment: &v, step: 1, beta1: 1)
         }
     }
 }
