@@ -31,7 +31,9 @@ public struct AttentionBenchmarkPlot: Picture, Sendable {
         var canvas = Canvas(width: width, height: height)
         let titleHeight = BitmapFont.height(scale: 2) + 24
         canvas.drawText(title, centerX: width / 2, y: 16, scale: 2)
-        let lengthAxis = ChartAxis(label: "sequence length T", scale: .log10)
+        // Label the measured lengths themselves (64, 128, …) when there are few enough to fit.
+        let lengths = Set(series.flatMap(\.sequenceLengths).filter { $0 > 0 && $0.isFinite }).sorted()
+        let lengthAxis = ChartAxis(label: "sequence length T", scale: .log10, ticks: lengths.count <= 10 ? lengths : nil)
         func lines(_ values: (Series) -> [Double]) -> [ChartSeries] {
             series.enumerated().map { index, line in
                 ChartSeries(name: line.name, x: line.sequenceLengths, y: values(line), color: RGB.palette[index % RGB.palette.count],

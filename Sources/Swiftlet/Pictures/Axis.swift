@@ -92,8 +92,9 @@ public struct AxisTicks: Equatable, Sendable {
         if value == 0 { return "0" }
         let magnitude = abs(value)
         if magnitude >= 1e5 || magnitude < 1e-3 || (step ?? 1) < 1e-4 { return Self.scientific(value) }
-        let reference = step ?? magnitude
-        let decimals = max(0, Int((-Foundation.log10(reference) - 1e-9).rounded(.up)))
+        // Log and explicit ticks stand alone: the shortest form (1, 20, 0.005, 8192, 1.5).
+        guard let step else { return String(format: "%.6g", value) }
+        let decimals = max(0, Int((-Foundation.log10(step) - 1e-9).rounded(.up)))
         return String(format: "%.\(min(decimals, 6))f", value)
     }
 

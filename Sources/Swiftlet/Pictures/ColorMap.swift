@@ -8,7 +8,7 @@ public enum ColorMap: Sendable {
     /// The colour of `fraction` (0...1, clamped) along the map.
     public func color(at fraction: Double) -> RGB {
         let stops = self == .viridis ? Self.viridisStops : Self.magmaStops
-        let t = fraction.isFinite ? min(1, max(0, fraction)) : 0
+        let t = fraction.isNaN ? 0 : min(1, max(0, fraction))
         let position = t * Double(stops.count - 1)
         let index = min(stops.count - 2, Int(position))
         return RGB(hex: stops[index]).mixed(with: RGB(hex: stops[index + 1]), amount: position - Double(index))
@@ -45,14 +45,14 @@ public enum ColorMap: Sendable {
         for tick in ticks.major {
             let y = rect.maxY - 1 - Int(((tick - range.lowerBound) / (range.upperBound - range.lowerBound)
                 * Double(rect.height - 1)).rounded())
-            canvas.fillRectangle(PixelRect(x: rect.maxX, y: y, width: 4, height: 1), color: .axis)
+            canvas.fillRectangle(PixelRect(x: rect.maxX, y: y, width: 3, height: 1), color: .axis)
             let text = ticks.label(for: tick)
-            canvas.drawText(text, x: rect.maxX + 7, y: y - BitmapFont.height(scale: scale) / 2, scale: scale)
+            canvas.drawText(text, x: rect.maxX + 10, y: y - BitmapFont.height(scale: scale) / 2, scale: scale)
             labelWidth = max(labelWidth, BitmapFont.width(of: text, scale: scale))
         }
-        var used = rect.width + 7 + labelWidth
+        var used = rect.width + 10 + labelWidth
         if let label {
-            let x = rect.maxX + 7 + labelWidth + 8
+            let x = rect.maxX + 10 + labelWidth + 8
             canvas.drawText(label, x: x, y: rect.y + (rect.height + BitmapFont.width(of: label, scale: scale)) / 2,
                             scale: scale, direction: .upward)
             used += 8 + BitmapFont.height(scale: scale)

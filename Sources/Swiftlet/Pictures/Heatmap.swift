@@ -164,7 +164,7 @@ private struct PanelLayout {
         columnLabelsRotated = panel.columnLabels != nil
         let columnScale = panel.columnLabels == nil ? textScale : labelScale
         let columnSpacing = columnLabelsRotated ? BitmapFont.height(scale: labelScale) + 2
-            : BitmapFont.width(of: String(panel.columnCount), scale: textScale) + 4 * textScale
+            : BitmapFont.width(of: String(panel.columnCount), scale: textScale) + 8 * textScale
         columnLabels = shown(panel.columnLabels, count: panel.columnCount, cell: cellWidth, spacing: columnSpacing)
 
         let rowScale = panel.rowLabels == nil ? textScale : labelScale

@@ -25,11 +25,28 @@ public struct ChartSeries: Sendable {
 public struct ChartAxis: Sendable {
     public var label: String
     public var scale: AxisScale
-    /// Nil fits the range to the data.
+    /// Nil fits the range to the data. Ignored when a log axis is given a range reaching 0 or below.
     public var range: ClosedRange<Double>?
+    /// Values to label instead of automatic nice ticks (e.g. the sequence lengths of a benchmark).
+    public var ticks: [Double]?
 
-    public init(label: String, scale: AxisScale = .linear, range: ClosedRange<Double>? = nil) {
-        (self.label, self.scale, self.range) = (label, scale, range)
+    public init(label: String, scale: AxisScale = .linear, range: ClosedRange<Double>? = nil, ticks: [Double]? = nil) {
+        (self.label, self.scale, self.range, self.ticks) = (label, scale, range, ticks)
+    }
+
+    /// The range drawn for `values`: the fixed ``range`` if the scale can show it, else fitted.
+    func drawnRange(for values: [Double], margin: Double) -> ClosedRange<Double> {
+        if let range, range.upperBound > range.lowerBound, scale.canShow(range.lowerBound), range.upperBound.isFinite {
+            return range
+        }
+        return scale.domain(of: values + (ticks ?? []), margin: margin) ?? (scale == .log10 ? 1...10 : 0...1)
+    }
+
+    /// Tick marks for `range`: the explicit ``ticks`` that fall inside it, or nice automatic ones.
+    func ticks(in range: ClosedRange<Double>, targetCount: Int) -> AxisTicks {
+        let automatic = scale.ticks(in: range, targetCount: targetCount)
+        guard let ticks else { return automatic }
+        return AxisTicks(major: ticks.filter { range.contains($0) && scale.canShow($0) }, minor: automatic.minor, step: nil)
     }
 }
 
@@ -64,19 +81,19 @@ public struct LineChart: Picture, Sendable {
     public func draw(on canvas: inout Canvas, in frame: PixelRect) {
         let s = textScale, textHeight = BitmapFont.height(scale: s), padding = 8 * s
         let points = series.map { zip($0.x, $0.y).filter { xAxis.scale.canShow($0.0) && yAxis.scale.canShow($0.1) } }
-        let xRange = xAxis.range ?? xAxis.scale.domain(of: points.flatMap { $0.map(\.0) }, margin: 0.02) ?? 0...1
-        let yRange = yAxis.range ?? yAxis.scale.domain(of: points.flatMap { $0.map(\.1) }) ?? 0...1
+        let xRange = xAxis.drawnRange(for: points.flatMap { $0.map(\.0) }, margin: 0.02)
+        let yRange = yAxis.drawnRange(for: points.flatMap { $0.map(\.1) }, margin: 0.04)
 
         // Margins: title above; y label and tick labels left; tick labels and x label below.
         let top = frame.y + padding + (title.isEmpty ? 0 : textHeight + padding)
         let provisionalHeight = frame.maxY - top - 2 * padding - 2 * textHeight
-        let yTicks = yAxis.scale.ticks(in: yRange, targetCount: max(2, provisionalHeight / (textHeight * 4)))
+        let yTicks = yAxis.ticks(in: yRange, targetCount: max(2, provisionalHeight / (textHeight * 4)))
         let yLabelWidth = yTicks.major.map { BitmapFont.width(of: yTicks.label(for: $0), scale: s) }.max() ?? 0
         let left = frame.x + padding + (yAxis.label.isEmpty ? 0 : textHeight + padding) + yLabelWidth + 4 * s
         let bottom = frame.maxY - padding - (xAxis.label.isEmpty ? 0 : textHeight + padding) - textHeight - 4 * s
         let right = frame.maxX - padding - 2 * BitmapFont.advance * s  // room for the last x tick label
         let plot = PixelRect(x: left, y: top, width: max(1, right - left), height: max(1, bottom - top))
-        let xTicks = xAxis.scale.ticks(in: xRange, targetCount: max(2, plot.width / (BitmapFont.advance * s * 10)))
+        let xTicks = xAxis.ticks(in: xRange, targetCount: max(2, plot.width / (BitmapFont.advance * s * 10)))
 
         func px(_ x: Double) -> Double { Double(plot.x) + xAxis.scale.fraction(of: x, in: xRange) * Double(plot.width - 1) + 0.5 }
         func py(_ y: Double) -> Double { Double(plot.maxY - 1) - yAxis.scale.fraction(of: y, in: yRange) * Double(plot.height - 1) + 0.5 }

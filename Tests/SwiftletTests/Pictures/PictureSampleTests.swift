@@ -68,6 +68,19 @@ import Testing
         #expect(image.width > 600 && image.height > 600)
         let single = try AttentionPlot(probabilities: [heads[3]], tokens: tokens, layer: 2, heads: [3])
         _ = try Self.save(single, "attention-head.png")
+
+        // Many heads and a long context: labels thin out instead of overlapping.
+        let words = (0..<48).map { [" the", " quick", " brown", " fox", "\n", " jumps", ".", " over"][$0 % 8] }
+        let dense: [[[Double]]] = (0..<6).map { head in
+            (0..<48).map { q -> [Double] in
+                let row: [Double] = (0..<48).map { k in k <= q ? exp(-Double(abs(q - k - head)) / 2) : 0 }
+                let total = row.reduce(0, +)
+                return row.map { $0 / total }
+            }
+        }
+        let denseImage = try Self.save(try AttentionPlot(probabilities: dense, tokens: words, layer: 5, columns: 3),
+                                       "attention-dense.png")
+        #expect(denseImage.width < 2400)
     }
 
     @Test func positionalEncoding() throws {
