@@ -18,9 +18,11 @@ public enum ForwardMode: String, Sendable, CaseIterable {
 ///
 /// ```swift
 /// let model = try GPT(config: try GPTConfig.preset(named: "tiny"), seed: 1337)
+/// model.zeroGradients()
 /// let loss = try model.forward(tokens: x, targets: y, batchSize: 4, sequenceLength: 64)
-/// model.zeroGradients(); try model.backward()          // or use `Trainer`
-/// let next = try model.forward(tokens: prompt, batchSize: 1, sequenceLength: prompt.count, mode: .inference)
+/// try model.backward()                                   // `Trainer` does all of a step
+/// try model.forward(tokens: prompt, batchSize: 1, sequenceLength: prompt.count, mode: .inference)
+/// let nextTokenLogits = try model.logits()               // (1, 1, V)
 /// ```
 ///
 /// Activations are allocated on the first forward for a (B, T) and reused for any batch and
@@ -62,7 +64,10 @@ public final class GPT {
     /// Builds a model with GPT-2 initialization drawn from `seed`: Linear and Embedding weights
     /// ~ N(0, 0.02), `c_proj` weights ~ N(0, 0.02/√(2·n_layer)), biases 0, LayerNorm weights 1.
     /// Throws a `ConfigError` if the config is invalid.
-    public init(config: GPTConfig, seed: UInt64) throws {
+    ///
+    /// - Parameter randomInitialization: false leaves every parameter 0, for a caller that loads
+    ///   them from a checkpoint next (drawing 124M normals takes seconds). `seed` still seeds dropout.
+    public init(config: GPTConfig, seed: UInt64, randomInitialization: Bool = true) throws {
         try config.validate()
         self.config = config
         let layout = try GPT.layout(for: config)
@@ -117,7 +122,7 @@ public final class GPT {
         // it, so the logits come out with row stride Vp and the padding columns are always 0.
         lmHead = Linear(weight: try view(config.tieEmbeddings ? "transformer.wte.weight" : "lm_head.weight"),
                         bias: nil, inputs: c, outputs: config.paddedVocabularySize)
-        initializeParameters(seed: seed)
+        if randomInitialization { initializeParameters(seed: seed) }
     }
 
     /// The parameter layout of a config: nanoGPT `named_parameters()` order and shapes.

@@ -25,8 +25,14 @@ public final class AdamW {
     public let firstMoment: ParameterStore
     /// v, same layout as the parameters.
     public let secondMoment: ParameterStore
-    /// Contiguous ranges of the flat buffer and whether each is weight-decayed.
-    public let groups: [(range: Range<Int>, decays: Bool)]
+    /// A contiguous range of the flat buffer and whether it is weight-decayed.
+    public struct Group: Equatable, Sendable {
+        public let range: Range<Int>
+        public let decays: Bool
+    }
+
+    /// The buffer split into runs of tensors with the same weight decay, in buffer order.
+    public let groups: [Group]
 
     /// Zeroed moments for parameters with `layout`.
     public init(layout: ParameterLayout, beta1: Float = 0.9, beta2: Float = 0.95, epsilon: Float = 1e-8,
@@ -49,15 +55,15 @@ public final class AdamW {
 
     /// Splits the buffer into runs of slots with the same decay, each run extended over the
     /// padding and gaps after its slots (they hold zeros and stay zero).
-    static func groups(for layout: ParameterLayout) -> [(range: Range<Int>, decays: Bool)] {
-        var groups: [(range: Range<Int>, decays: Bool)] = []
+    static func groups(for layout: ParameterLayout) -> [Group] {
+        var groups: [Group] = []
         for (index, slot) in layout.slots.enumerated() {
             let end = index + 1 < layout.slots.count ? layout.slots[index + 1].offset : layout.count
             let decays = slot.rank >= 2
             if let last = groups.last, last.decays == decays {
-                groups[groups.count - 1].range = last.range.lowerBound..<end
+                groups[groups.count - 1] = Group(range: last.range.lowerBound..<end, decays: decays)
             } else {
-                groups.append((slot.offset..<end, decays))
+                groups.append(Group(range: slot.offset..<end, decays: decays))
             }
         }
         return groups

@@ -16,7 +16,7 @@ import Swiftlet
 
     @Test(arguments: AttentionKernel.allCases)
     func forwardAndBackwardOnEveryPath(attention: AttentionKernel) throws {
-        try forEachConfiguration(threads: [2]) { isa, _ in
+        try forEachConfiguration(threads: [2]) { _, _ in
             let (model, golden) = try goldenModel(attention: attention)
             let idx = try golden.int32s("idx"), targets = try golden.int32s("targets")
             let loss = try model.forward(tokens: idx, targets: targets, batchSize: 3, sequenceLength: 17)
@@ -32,7 +32,6 @@ import Swiftlet
             for slot in model.gradients.slots {
                 try golden.expectClose(try model.gradients.tensor(named: slot.name).values, "grad/" + slot.name)
             }
-            _ = isa
         }
     }
 
