@@ -6,6 +6,6 @@ struct SwiftletCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftlet",
         abstract: "Train and run GPT-style transformers on the CPU.",
-        subcommands: [InfoCommand.self, BenchCommand.self]
+        subcommands: [InfoCommand.self, TokenizeCommand.self, BPECommand.self, BenchCommand.self]
     )
 }
