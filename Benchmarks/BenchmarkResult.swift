@@ -33,8 +33,12 @@ public struct BenchmarkResult: Equatable, Sendable {
         self.fractionOfPeak = fractionOfPeak
     }
 
-    /// The result of timing `benchmark` on `threads` threads, rated against `peak`.
-    public init(_ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?) {
+    /// The result of timing `benchmark` on `threads` threads, rated against `peak`. `tokens`
+    /// (tokens per call found while preparing) stands in when the case does not give its own.
+    public init(
+        _ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?,
+        tokens: Int? = nil
+    ) {
         let seconds = statistics.median
         let gflops = benchmark.flops.map { $0 / seconds * 1e-9 }
         let gbs = benchmark.bytes.map { $0 / seconds * 1e-9 }
@@ -47,6 +51,6 @@ public struct BenchmarkResult: Equatable, Sendable {
             name: benchmark.name, variant: benchmark.variant, shape: benchmark.shape, threads: threads,
             statistics: statistics, gflops: gflops, gbs: gbs,
             extraBytes: benchmark.extraBytes?(threads),
-            tokensPerSecond: benchmark.tokens.map { Double($0) / seconds }, fractionOfPeak: fraction)
+            tokensPerSecond: (benchmark.tokens ?? tokens).map { Double($0) / seconds }, fractionOfPeak: fraction)
     }
 }

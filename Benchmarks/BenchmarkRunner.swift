@@ -55,7 +55,7 @@ public struct BenchmarkRunner {
     public func catalog() -> [BenchmarkCase] {
         KernelCases.all(quick: options.quick)
             + AttentionCases.all(sequenceLengths: options.sequenceLengths, availableBytes: AvailableMemory.bytes())
-            + TrainStepCases.all(quick: options.quick)
+            + TrainStepCases.all(quick: options.quick) + TokenizerCases.all()
     }
 
     /// The names `--only` accepts.
@@ -100,7 +100,7 @@ public struct BenchmarkRunner {
                     let statistics = try options.plan.measure(call)
                     let result = BenchmarkResult(
                         benchmark, threads: threads, statistics: statistics,
-                        peak: report.machine.peak(threads: threads))
+                        peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall)
                     report.results.append(result)
                     print(Report.row(result))
                 }
