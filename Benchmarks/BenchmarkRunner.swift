@@ -81,6 +81,7 @@ public struct BenchmarkRunner {
         print(report.machineTable)
         print("")
         print("warm-up \(options.plan.warmup), \(options.plan.repetitions) repetitions; median, min and spread (max−min)/median")
+        print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream bandwidth (data that stays in cache can pass 100%)")
         print(Report.header)
 
         let savedThreads = Runtime.threads

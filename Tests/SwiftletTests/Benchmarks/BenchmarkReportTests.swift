@@ -132,3 +132,12 @@ extension BenchmarkReportTests {
         #expect(statistics.samples.count == 3)
     }
 }
+
+extension BenchmarkReportTests {
+    @Test func aZeroMedianHasNoRatesAndStillEncodes() throws {
+        let instant = BenchmarkCase(name: "gelu", shape: "1", bytes: 8, tokens: 1) { _ in {} }
+        let result = BenchmarkResult(instant, threads: 1, statistics: Self.statistics(0), peak: Self.machine.peak(threads: 1))
+        #expect(result.gbs == nil && result.tokensPerSecond == nil && result.fractionOfPeak == nil)
+        _ = try Report(machine: Self.machine, results: [result]).json()
+    }
+}
