@@ -196,6 +196,10 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
         int share = round_up((N + omp_get_max_threads() - 1) / omp_get_max_threads(), path->nr);
         plan.nc = SWL_MIN(path->nc * 2, SWL_MAX(plan.nc, share));
     }
+    // At least two tiles per thread where the columns allow it, so every thread has work.
+    while ((M + plan.mc - 1) / plan.mc * ((N + plan.nc - 1) / plan.nc) < 2 * omp_get_max_threads() &&
+           plan.nc > path->nr)
+        plan.nc = round_up(plan.nc / 2, path->nr);
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
     const int tiles = plan.tiles_m * plan.tiles_n;

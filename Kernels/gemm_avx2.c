@@ -38,6 +38,7 @@ static void transpose8(float *dst, size_t dst_stride, const float *src, size_t s
 }
 
 const swl_gemm_path swl_gemm_path_avx2 = {
-    .kernel = microkernel_6x16, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
+    .kernel = microkernel_6x16, .transpose8 = transpose8,
+    .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
 };
 #endif

@@ -42,6 +42,7 @@ static void transpose8(float *dst, size_t dst_stride, const float *src, size_t s
 }
 
 const swl_gemm_path swl_gemm_path_avx512 = {
-    .kernel = microkernel_8x48, .transpose8 = transpose8, .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
+    .kernel = microkernel_8x48, .transpose8 = transpose8,
+    .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
 };
 #endif

@@ -18,5 +18,6 @@ static void microkernel_4x8(float *c, size_t ldc, const float *ap, const float *
 }
 
 const swl_gemm_path swl_gemm_path_portable = {
-    .kernel = microkernel_4x8, .mr = MR, .nr = NR, .mc = 128, .nc = 128, .kc = 256,
+    .kernel = microkernel_4x8,
+    .mr = MR, .nr = NR, .mc = 128, .nc = 128, .kc = 256,
 };

@@ -46,10 +46,9 @@ void swl_threads_set(int n);           // n >= 1; overrides OMP_NUM_THREADS
 // ---------------------------------------------------------------------------------------------
 // Linear: out = x·Wᵀ + b
 // x is (N,C), weight is (OC,C) as in PyTorch, bias is (OC) or NULL, out is (N,OC).
-// Tiling: each product (x·Wᵀ, dout·W, doutᵀ·x) is a packed GEMM. Threads own whole MC×NC output
-// tiles; K is summed in KC=256 blocks in increasing order; packed panels feed an MR×NR register
-// micro-kernel per ISA (AVX-512 8×48, AVX2 6×16, portable 4×8). The smaller operand is packed once.
-// A few rows (N ≤ 4 forward, N ≤ 2 for dx) skip packing and stream W rows directly.
+// Tiling: x·Wᵀ, dout·W and doutᵀ·x are packed GEMMs; threads own whole MC×NC output tiles and K is
+// summed in KC=256 blocks in a fixed order by an MR×NR micro-kernel per ISA (AVX-512 8×48, AVX2
+// 6×16, portable 4×8). N ≤ 4 rows (dx: N ≤ 2) stream W unpacked instead.
 
 void swl_linear_forward(float *out, const float *x, const float *weight, const float *bias,
                         int N, int C, int OC);
