@@ -3,12 +3,22 @@
 
 #include "internal.h"
 
-#define GELU_SQRT_2_OVER_PI 0.7978845608028654f
-#define GELU_CUBIC 0.044715f
-#define INV_SQRT_2 0.7071067811865476f
-#define INV_SQRT_2PI 0.3989422804014327f
+// The GELU chunk kernels, once per ISA path: gelu_{tanh,erf}_{forward,backward}_chunk_<path>.
+#define SWL_SIMD_WIDTH 1
+#include "pointwise_simd.h"
+#include "activations_paths.h"
+#if SWL_HAS_X86
+#undef SWL_SIMD_WIDTH
+#define SWL_SIMD_WIDTH 8
+#include "pointwise_simd.h"
+#include "activations_paths.h"
+#undef SWL_SIMD_WIDTH
+#define SWL_SIMD_WIDTH 16
+#include "pointwise_simd.h"
+#include "activations_paths.h"
+#endif
 
-// Pointwise loops run over fixed chunks, so which elements a thread sees never changes what
+// Pointwise loops run over fixed chunks, so which elements a thread gets never changes what
 // is computed for them. Small inputs stay on one thread.
 #define POINTWISE_CHUNK 8192
 #define POINTWISE_PARALLEL_MIN 65536
@@ -19,52 +29,44 @@
                     end = SWL_MIN(n, start + POINTWISE_CHUNK);                                 \
              start < end; start = end)
 
-// GELU tanh = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³). Since 0.5·(1 + tanh u) is the
-// logistic σ(2u), out = x·σ(2u): no cancellation near x = 0 and it saturates cleanly.
+typedef void (*unary_chunk)(float *out, const float *x, size_t n);
+typedef void (*binary_chunk)(float *dx, const float *dout, const float *x, size_t n);
+
+static void run_unary(const unary_chunk paths[3], float *out, const float *x, size_t n) {
+    unary_chunk kernel = paths[swl_isa_active()];
+    FOR_EACH_CHUNK(n, start, end) kernel(out + start, x + start, end - start);
+}
+
+static void run_binary(const binary_chunk paths[3], float *dx, const float *dout, const float *x,
+                       size_t n) {
+    binary_chunk kernel = paths[swl_isa_active()];
+    FOR_EACH_CHUNK(n, start, end) kernel(dx + start, dout + start, x + start, end - start);
+}
+
+// GELU tanh = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as x·σ(2u).
 void swl_gelu_tanh_forward(float *out, const float *x, size_t n) {
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++) {
-            float v = x[i];
-            float u = GELU_SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v);
-            out[i] = v / (1.0f + expf(-2.0f * u));
-        }
-    }
+    static const unary_chunk paths[3] = SWL_PATHS(gelu_tanh_forward_chunk);
+    run_unary(paths, out, x, n);
 }
 
-// gelu'(x) = s + 2·x·s·(1 − s)·u' with s = σ(2u), u' = √(2/π)·(1 + 3·0.044715·x²).
 void swl_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n) {
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++) {
-            float v = x[i];
-            float u = GELU_SQRT_2_OVER_PI * (v + GELU_CUBIC * v * v * v);
-            float du = GELU_SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_CUBIC * v * v);
-            float s = 1.0f / (1.0f + expf(-2.0f * u));
-            dx[i] += dout[i] * (s + 2.0f * v * s * (1.0f - s) * du);
-        }
-    }
+    static const binary_chunk paths[3] = SWL_PATHS(gelu_tanh_backward_chunk);
+    run_binary(paths, dx, dout, x, n);
 }
 
-// GELU erf = x·Φ(x), Φ(x) = 0.5·(1 + erf(x/√2)).
+// GELU erf = x·Φ(x), Φ(x) = 0.5·(1 + erf(x/√2)); gelu′(x) = Φ(x) + x·φ(x).
 void swl_gelu_erf_forward(float *out, const float *x, size_t n) {
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++) {
-            float v = x[i];
-            out[i] = v * 0.5f * (1.0f + erff(v * INV_SQRT_2));
-        }
-    }
+    static const unary_chunk paths[3] = SWL_PATHS(gelu_erf_forward_chunk);
+    run_unary(paths, out, x, n);
 }
 
-// gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
 void swl_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n) {
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++) {
-            float v = x[i];
-            float cdf = 0.5f * (1.0f + erff(v * INV_SQRT_2));
-            float pdf = INV_SQRT_2PI * expf(-0.5f * v * v);
-            dx[i] += dout[i] * (cdf + v * pdf);
-        }
-    }
+    static const binary_chunk paths[3] = SWL_PATHS(gelu_erf_backward_chunk);
+    run_binary(paths, dx, dout, x, n);
 }
+
+// The remaining kernels are a load, a compare or an add per element: the compiler vectorizes
+// their plain loops and they run at memory speed on every path.
 
 void swl_relu_forward(float *out, const float *x, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
@@ -105,28 +107,62 @@ static inline uint32_t dropout_mix(uint32_t h) {
     return h;
 }
 
+// Keys derived once per call from the seed.
+typedef struct { uint32_t lo, hi; } dropout_key;
+
+static dropout_key dropout_key_of(uint64_t seed) {
+    dropout_key key = {dropout_mix((uint32_t)seed ^ 0x9e3779b9U),
+                       dropout_mix((uint32_t)(seed >> 32) ^ 0x85ebca6bU)};
+    return key;
+}
+
 // Uniform in [0,1) with 24 bits, exactly representable as a float.
-static inline float dropout_uniform(uint64_t seed, size_t i) {
-    uint32_t key_lo = dropout_mix((uint32_t)seed ^ 0x9e3779b9U);
-    uint32_t key_hi = dropout_mix((uint32_t)(seed >> 32) ^ 0x85ebca6bU);
-    uint32_t h = dropout_mix(dropout_mix((uint32_t)i ^ key_lo) ^ (uint32_t)((uint64_t)i >> 32) ^ key_hi);
+static inline __attribute__((always_inline)) float dropout_uniform(dropout_key key, size_t i) {
+    uint32_t h = dropout_mix(dropout_mix((uint32_t)i ^ key.lo) ^ (uint32_t)((uint64_t)i >> 32) ^ key.hi);
     return (float)(h >> 8) * 0x1p-24f;
+}
+
+// The hash is integer work the compiler vectorizes well once it may use AVX2/AVX-512 (32-bit
+// multiplies), so the loops are compiled once per path from one always-inline body.
+static inline __attribute__((always_inline)) void dropout_forward_body(
+    float *out, const float *x, size_t start, size_t end, float p, float scale, dropout_key key) {
+    for (size_t i = start; i < end; i++) out[i] = dropout_uniform(key, i) >= p ? x[i] * scale : 0.0f;
+}
+
+static inline __attribute__((always_inline)) void dropout_backward_body(
+    float *dx, const float *dout, size_t start, size_t end, float p, float scale, dropout_key key) {
+    for (size_t i = start; i < end; i++) dx[i] += dropout_uniform(key, i) >= p ? dout[i] * scale : 0.0f;
+}
+
+typedef void (*dropout_chunk)(float *, const float *, size_t, size_t, float, float, dropout_key);
+
+#define DROPOUT_PATH(name, target, body) \
+    static target void name(float *y, const float *x, size_t s, size_t e, float p, float c, dropout_key k) { body(y, x, s, e, p, c, k); }
+DROPOUT_PATH(dropout_forward_portable, , dropout_forward_body)
+DROPOUT_PATH(dropout_backward_portable, , dropout_backward_body)
+#if SWL_HAS_X86
+DROPOUT_PATH(dropout_forward_avx2, SWL_TARGET_AVX2, dropout_forward_body)
+DROPOUT_PATH(dropout_backward_avx2, SWL_TARGET_AVX2, dropout_backward_body)
+DROPOUT_PATH(dropout_forward_avx512, SWL_TARGET_AVX512, dropout_forward_body)
+DROPOUT_PATH(dropout_backward_avx512, SWL_TARGET_AVX512, dropout_backward_body)
+#endif
+
+static void run_dropout(const dropout_chunk paths[3], float *y, const float *x, size_t n, float p,
+                        uint64_t seed) {
+    dropout_chunk kernel = paths[swl_isa_active()];
+    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    dropout_key key = dropout_key_of(seed);
+    FOR_EACH_CHUNK(n, start, end) kernel(y, x, start, end, p, scale, key);
 }
 
 // out, x are (n). Element i is kept iff uniform(seed, i) ≥ p; kept elements are scaled by 1/(1−p).
 void swl_dropout_forward(float *out, const float *x, size_t n, float p, uint64_t seed) {
-    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++)
-            out[i] = dropout_uniform(seed, i) >= p ? x[i] * scale : 0.0f;
-    }
+    static const dropout_chunk paths[3] = SWL_PATHS(dropout_forward);
+    run_dropout(paths, out, x, n, p, seed);
 }
 
 // dx += dout·mask/(1−p), with the forward's mask recomputed from (seed, i).
 void swl_dropout_backward(float *dx, const float *dout, size_t n, float p, uint64_t seed) {
-    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-    FOR_EACH_CHUNK(n, start, end) {
-        for (size_t i = start; i < end; i++)
-            if (dropout_uniform(seed, i) >= p) dx[i] += dout[i] * scale;
-    }
+    static const dropout_chunk paths[3] = SWL_PATHS(dropout_backward);
+    run_dropout(paths, dx, dout, n, p, seed);
 }

@@ -3,22 +3,40 @@
 
 #include "internal.h"
 
-// logsumexp of one row of V logits: the max is subtracted first so exp never overflows.
-static float row_logsumexp(const float *logits, int V) {
-    float max = -INFINITY;
-    for (int j = 0; j < V; j++) max = logits[j] > max ? logits[j] : max;
-    double sum = 0.0;
-    for (int j = 0; j < V; j++) sum += (double)expf(logits[j] - max);
-    return max + (float)log(sum);
-}
+// The row kernels, once per ISA path: crossentropy_row_{max,sum_exp,add_softmax}_<path>.
+#define SWL_SIMD_WIDTH 1
+#include "pointwise_simd.h"
+#include "crossentropy_paths.h"
+#if SWL_HAS_X86
+#undef SWL_SIMD_WIDTH
+#define SWL_SIMD_WIDTH 8
+#include "pointwise_simd.h"
+#include "crossentropy_paths.h"
+#undef SWL_SIMD_WIDTH
+#define SWL_SIMD_WIDTH 16
+#include "pointwise_simd.h"
+#include "crossentropy_paths.h"
+#endif
+
+typedef float (*row_max)(const float *, int);
+typedef double (*row_sum_exp)(const float *, int, float);
+typedef void (*row_add_softmax)(float *, const float *, int, float, float);
+static const row_max row_max_paths[3] = SWL_PATHS(crossentropy_row_max);
+static const row_sum_exp row_sum_exp_paths[3] = SWL_PATHS(crossentropy_row_sum_exp);
+static const row_add_softmax row_add_softmax_paths[3] = SWL_PATHS(crossentropy_row_add_softmax);
 
 // losses, lse are (N); logits are (N,Vp) with V ≤ Vp used columns; targets are (N) or −1.
 float swl_crossentropy_forward(float *losses, float *lse, const float *logits,
                                const int32_t *targets, int N, int V, int Vp) {
+    swl_isa isa = swl_isa_active();
+    row_max max_of = row_max_paths[isa];
+    row_sum_exp sum_exp = row_sum_exp_paths[isa];
     SWL_PARALLEL_FOR
     for (int r = 0; r < N; r++) {
         const float *row = logits + (size_t)r * (size_t)Vp;
-        float l = row_logsumexp(row, V);
+        // logsumexp with the max subtracted first, so exp never overflows.
+        float max = max_of(row, V);
+        float l = max + (float)log(sum_exp(row, V, max));
         lse[r] = l;
         losses[r] = targets[r] >= 0 ? l - row[targets[r]] : 0.0f;
     }
@@ -43,16 +61,16 @@ void swl_crossentropy_backward(float *dlogits, const float *logits, const float 
     for (int r = 0; r < N; r++) count += targets[r] >= 0;
     if (count == 0) return;
     float g = dloss / (float)count;
+    swl_isa isa = swl_isa_active();
+    row_sum_exp sum_exp = row_sum_exp_paths[isa];
+    row_add_softmax add_softmax = row_add_softmax_paths[isa];
     SWL_PARALLEL_FOR
     for (int r = 0; r < N; r++) {
         if (targets[r] < 0) continue;
         const float *row = logits + (size_t)r * (size_t)Vp;
         float *drow = dlogits + (size_t)r * (size_t)Vp;
         float l = lse[r];
-        double sum = 0.0;
-        for (int j = 0; j < V; j++) sum += (double)expf(row[j] - l);
-        float scale = g / (float)sum;
-        for (int j = 0; j < V; j++) drow[j] += scale * expf(row[j] - l);
+        add_softmax(drow, row, V, l, g / (float)sum_exp(row, V, l));
         drow[targets[r]] -= g;
     }
 }

@@ -33,13 +33,56 @@ void swl_adamw_update(float *params, float *m, float *v, const float *grads, siz
 #define SUM_BLOCK 4096
 #define SUM_BLOCKS_PER_GROUP 256
 
-static double block_sum_of_squares(const float *x, size_t count) {
+// One block's Σ x², accumulated in double (two independent accumulators on the vector paths).
+static double block_sum_of_squares_portable(const float *x, size_t count) {
     double sum = 0.0;
     for (size_t i = 0; i < count; i++) sum += (double)x[i] * (double)x[i];
     return sum;
 }
 
+#if SWL_HAS_X86
+#include <immintrin.h>
+
+static SWL_TARGET_AVX2 double block_sum_of_squares_avx2(const float *x, size_t count) {
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(x + i));
+        __m256d hi = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+        acc0 = _mm256_fmadd_pd(lo, lo, acc0);
+        acc1 = _mm256_fmadd_pd(hi, hi, acc1);
+    }
+    __m256d acc = _mm256_add_pd(acc0, acc1);
+    __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+    for (; i < count; i++) sum += (double)x[i] * (double)x[i];
+    return sum;
+}
+
+static SWL_TARGET_AVX512 double block_sum_of_squares_avx512(const float *x, size_t count) {
+    __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        __m512d hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
+        acc0 = _mm512_fmadd_pd(lo, lo, acc0);
+        acc1 = _mm512_fmadd_pd(hi, hi, acc1);
+    }
+    __m512d acc = _mm512_add_pd(acc0, acc1);
+    __m256d quad = _mm256_add_pd(_mm512_castpd512_pd256(acc), _mm512_extractf64x4_pd(acc, 1));
+    __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(quad), _mm256_extractf128_pd(quad, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+    for (; i < count; i++) sum += (double)x[i] * (double)x[i];
+    return sum;
+}
+#define SUM_OF_SQUARES_PATHS {block_sum_of_squares_portable, block_sum_of_squares_avx2, block_sum_of_squares_avx512}
+#else
+#define SUM_OF_SQUARES_PATHS {block_sum_of_squares_portable, block_sum_of_squares_portable, block_sum_of_squares_portable}
+#endif
+
 double swl_sum_of_squares(const float *x, size_t n) {
+    static double (*const paths[3])(const float *, size_t) = SUM_OF_SQUARES_PATHS;
+    double (*block_sum_of_squares)(const float *, size_t) = paths[swl_isa_active()];
     double total = 0.0;
     size_t blocks = (n + SUM_BLOCK - 1) / SUM_BLOCK;
     for (size_t group = 0; group < blocks; group += SUM_BLOCKS_PER_GROUP) {

@@ -1,0 +1,116 @@
+// Chunk kernels of activations.c, written once over the vocabulary of pointwise_simd.h and
+// included once per ISA path. Each works on n contiguous elements; the last partial vector
+// uses masked loads/stores, so an element's result never depends on where its chunk starts.
+// The main loops handle four vectors at a time: independent chains hide exp's latency.
+
+#define GELU_SQRT_2_OVER_PI 0.7978845608028654f
+#define GELU_CUBIC 0.044715f
+#define INV_SQRT_2 0.7071067811865476f
+#define INV_SQRT_2PI 0.3989422804014327f
+// Beyond |x| = 20 GELU tanh's σ(2u) is exactly 0 or 1 in float; clamping x inside u keeps x³
+// and u′ finite for huge inputs (no inf·0 = NaN in the backward).
+#define GELU_TANH_CLAMP 20.0f
+
+// The logistic σ(2u) = 0.5·(1 + tanh u) of GELU tanh, u = √(2/π)·(x + 0.044715·x³).
+VEC_FN vf VEC(gelu_tanh_sigmoid)(vf x) {
+    vf xc = vmax(vset1(-GELU_TANH_CLAMP), vmin(vset1(GELU_TANH_CLAMP), x));
+    vf inner = vmul(vmul(xc, xc), vset1(GELU_CUBIC));
+    vf minus_2u = vmul(vfma(inner, xc, xc), vset1(-2.0f * GELU_SQRT_2_OVER_PI));
+    return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(minus_2u)));
+}
+
+// out = x·σ(2u): no cancellation near 0, exact saturation in both tails.
+VEC_FN vf VEC(gelu_tanh)(vf x) { return vmul(x, VEC(gelu_tanh_sigmoid)(x)); }
+
+// dout·gelu′(x) = dout·(s + 2·x·s·(1 − s)·u′), s = σ(2u), u′ = √(2/π)·(1 + 3·0.044715·x²).
+VEC_FN vf VEC(gelu_tanh_grad)(vf dout, vf x) {
+    vf s = VEC(gelu_tanh_sigmoid)(x);
+    vf xc = vmax(vset1(-GELU_TANH_CLAMP), vmin(vset1(GELU_TANH_CLAMP), x));
+    vf du = vmul(vfma(vmul(xc, xc), vset1(3.0f * GELU_CUBIC), vset1(1.0f)), vset1(GELU_SQRT_2_OVER_PI));
+    vf ds = vmul(vmul(s, vsub(vset1(1.0f), s)), vmul(vadd(xc, xc), du));
+    return vmul(dout, vadd(s, ds));
+}
+
+// Φ(x) and φ(x) of the standard normal. The portable path uses libm's erfcf; the vector paths
+// Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), evaluated as a tail probability so that
+// Φ(x) for x ≪ 0 keeps its relative accuracy, sharing exp(−x²/2) with φ.
+VEC_FN vf VEC(normal_cdf)(vf x, vf *pdf) {
+#if VW == 1
+    if (pdf != NULL) *pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+    return 0.5f * erfcf(-x * INV_SQRT_2);
+#else
+    vf z = vmul(vmax(x, vsub(vset1(0.0f), x)), vset1(INV_SQRT_2));
+    vf t = vdiv(vset1(1.0f), vfma(z, vset1(0.3275911f), vset1(1.0f)));
+    vf poly = vset1(1.061405429f);
+    poly = vfma(poly, t, vset1(-1.453152027f));
+    poly = vfma(poly, t, vset1(1.421413741f));
+    poly = vfma(poly, t, vset1(-0.284496736f));
+    poly = vfma(poly, t, vset1(0.254829592f));
+    vf gauss = vexp(vmul(vmul(z, z), vset1(-1.0f)));
+    if (pdf != NULL) *pdf = vmul(gauss, vset1(INV_SQRT_2PI));
+    vf tail = vmul(vmul(poly, t), vmul(gauss, vset1(0.5f)));  // P(Z > |x|)
+    return vsel_ge(x, vset1(0.0f), vsub(vset1(1.0f), tail), tail);
+#endif
+}
+
+VEC_FN vf VEC(gelu_erf)(vf x) { return vmul(x, VEC(normal_cdf)(x, NULL)); }
+
+VEC_FN vf VEC(gelu_erf_grad)(vf dout, vf x) {
+    vf pdf;
+    vf cdf = VEC(normal_cdf)(x, &pdf);
+    return vmul(dout, vfma(x, pdf, cdf));
+}
+
+// out[i] = f(x[i]) over n elements: a masked head up to the first aligned output, aligned
+// vectors, a masked tail.
+#define ACTIVATION_FORWARD_CHUNK(name, f)                                                      \
+    VEC_KERNEL void VEC(name)(float *out, const float *x, size_t n) {               \
+        size_t i = valign_head(out, n);                                                        \
+        if (i > 0) vstore_n(out, f(vload_n(x, (int)i, 0.0f)), (int)i);                         \
+        for (; i + 4 * VW <= n; i += 4 * VW) {                                                 \
+            vf y0 = f(vload(x + i)), y1 = f(vload(x + i + VW));                                \
+            vf y2 = f(vload(x + i + 2 * VW)), y3 = f(vload(x + i + 3 * VW));                   \
+            vstore(out + i, y0);                                                               \
+            vstore(out + i + VW, y1);                                                          \
+            vstore(out + i + 2 * VW, y2);                                                      \
+            vstore(out + i + 3 * VW, y3);                                                      \
+        }                                                                                      \
+        for (; i + VW <= n; i += VW) vstore(out + i, f(vload(x + i)));                         \
+        if (i < n) vstore_n(out + i, f(vload_n(x + i, (int)(n - i), 0.0f)), (int)(n - i));     \
+    }
+
+// dx[i] += grad(dout[i], x[i]) over n elements, split like the forward.
+#define ACTIVATION_BACKWARD_CHUNK(name, grad)                                                  \
+    VEC_KERNEL void VEC(name)(float *dx, const float *dout, const float *x, size_t n) { \
+        size_t i = valign_head(dx, n);                                                         \
+        if (i > 0) {                                                                           \
+            int r = (int)i;                                                                    \
+            vf g = grad(vload_n(dout, r, 0.0f), vload_n(x, r, 0.0f));                          \
+            vstore_n(dx, vadd(vload_n(dx, r, 0.0f), g), r);                                    \
+        }                                                                                      \
+        for (; i + 4 * VW <= n; i += 4 * VW) {                                                 \
+            vf g0 = grad(vload(dout + i), vload(x + i));                                       \
+            vf g1 = grad(vload(dout + i + VW), vload(x + i + VW));                             \
+            vf g2 = grad(vload(dout + i + 2 * VW), vload(x + i + 2 * VW));                     \
+            vf g3 = grad(vload(dout + i + 3 * VW), vload(x + i + 3 * VW));                     \
+            vstore(dx + i, vadd(vload(dx + i), g0));                                           \
+            vstore(dx + i + VW, vadd(vload(dx + i + VW), g1));                                 \
+            vstore(dx + i + 2 * VW, vadd(vload(dx + i + 2 * VW), g2));                         \
+            vstore(dx + i + 3 * VW, vadd(vload(dx + i + 3 * VW), g3));                         \
+        }                                                                                      \
+        for (; i + VW <= n; i += VW)                                                           \
+            vstore(dx + i, vadd(vload(dx + i), grad(vload(dout + i), vload(x + i))));          \
+        if (i < n) {                                                                           \
+            int r = (int)(n - i);                                                              \
+            vf g = grad(vload_n(dout + i, r, 0.0f), vload_n(x + i, r, 0.0f));                  \
+            vstore_n(dx + i, vadd(vload_n(dx + i, r, 0.0f), g), r);                            \
+        }                                                                                      \
+    }
+
+ACTIVATION_FORWARD_CHUNK(gelu_tanh_forward_chunk, VEC(gelu_tanh))
+ACTIVATION_BACKWARD_CHUNK(gelu_tanh_backward_chunk, VEC(gelu_tanh_grad))
+ACTIVATION_FORWARD_CHUNK(gelu_erf_forward_chunk, VEC(gelu_erf))
+ACTIVATION_BACKWARD_CHUNK(gelu_erf_backward_chunk, VEC(gelu_erf_grad))
+
+#undef ACTIVATION_FORWARD_CHUNK
+#undef ACTIVATION_BACKWARD_CHUNK
