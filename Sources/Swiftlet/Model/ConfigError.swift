@@ -5,6 +5,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     /// What is wrong with it and what would be accepted.
     public let reason: String
 
+    /// An error about `field` (a JSON key) saying `reason`.
     public init(field: String, reason: String) {
         self.field = field
         self.reason = reason

@@ -308,15 +308,20 @@ public final class GPT {
 
     private func activations(batch: Int, time: Int) -> Activations {
         if let activations, activations.fits(batch: batch, time: time) { return activations }
+        let capacity = grownCapacity(batch: batch, time: time)
         activations = nil  // free the old buffers before allocating the new ones
-        let grown = Activations(config: config, batch: max(batch, activationCapacity.batch),
-                                time: max(time, activationCapacity.time))
+        let grown = Activations(config: config, batch: capacity.batch, time: capacity.time)
         activations = grown
         return grown
     }
 
-    private var activationCapacity: (batch: Int, time: Int) {
-        (activations?.batchCapacity ?? 0, activations?.timeCapacity ?? 0)
+    /// The capacity to allocate for a pass that does not fit: at least (batch, time), and at
+    /// least double the old sequence length (up to block_size), so generation, whose T grows by
+    /// one per token, reallocates O(log T) times rather than once per token.
+    private func grownCapacity(batch: Int, time: Int) -> (batch: Int, time: Int) {
+        let old = (batch: activations?.batchCapacity ?? 0, time: activations?.timeCapacity ?? 0)
+        let doubled = old.time == 0 ? time : min(config.blockSize, 2 * old.time)
+        return (max(batch, old.batch), max(time, doubled))
     }
 
     // MARK: Backward
@@ -365,8 +370,9 @@ public final class GPT {
     private func activationGradients(batch: Int, time: Int) -> ActivationGradients {
         if let activationGradients, activationGradients.fits(batch: batch, time: time) { return activationGradients }
         activationGradients = nil
-        let grown = ActivationGradients(config: config, batch: max(batch, activationCapacity.batch),
-                                        time: max(time, activationCapacity.time))
+        // Backward follows a forward, so the activations' capacity covers (batch, time).
+        let grown = ActivationGradients(config: config, batch: activations?.batchCapacity ?? batch,
+                                        time: activations?.timeCapacity ?? time)
         activationGradients = grown
         return grown
     }

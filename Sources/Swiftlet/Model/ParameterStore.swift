@@ -28,6 +28,7 @@ public struct ParameterLayout: Equatable, Sendable {
     /// Elements per alignment unit (16 floats = 64 bytes, one AVX-512 register or cache line).
     static let alignment = 16
 
+    /// An empty layout; add tensors with `append(_:shape:reservedCount:)`.
     public init() {}
 
     /// A layout of the given tensors, in order, without padding.

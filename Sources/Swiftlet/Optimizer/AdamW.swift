@@ -27,7 +27,9 @@ public final class AdamW {
     public let secondMoment: ParameterStore
     /// A contiguous range of the flat buffer and whether it is weight-decayed.
     public struct Group: Equatable, Sendable {
+        /// Indices into the flat buffer.
         public let range: Range<Int>
+        /// Whether `weightDecay` applies (the tensors have rank ≥ 2).
         public let decays: Bool
     }
 

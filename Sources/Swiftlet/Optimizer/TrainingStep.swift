@@ -4,9 +4,12 @@ public struct TrainingBatch: Equatable, Sendable {
     public var inputs: [Int32]
     /// B·T target ids (−1 = ignored position).
     public var targets: [Int32]
+    /// B, the number of sequences.
     public var batchSize: Int
+    /// T, the tokens per sequence (≤ block_size).
     public var sequenceLength: Int
 
+    /// A batch of `batchSize` sequences of `sequenceLength` ids; the model checks the counts.
     public init(inputs: [Int32], targets: [Int32], batchSize: Int, sequenceLength: Int) {
         self.inputs = inputs
         self.targets = targets
@@ -38,7 +41,9 @@ public final class Trainer {
         public var learningRate: Float
     }
 
+    /// The model trained in place.
     public let model: GPT
+    /// The optimizer; its `step` counts the steps taken and picks the learning rate.
     public let optimizer: AdamW
     /// Learning rate per step (the optimizer's completed-step count, 0-based).
     public var schedule: LearningRateSchedule

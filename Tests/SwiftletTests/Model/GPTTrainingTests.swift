@@ -127,6 +127,24 @@ import Swiftlet
         #expect(try model.logits() == fresh.logits())
     }
 
+    @Test func growingPrefixesMatchTheFullSequenceCausally() throws {
+        for position in GPTConfig.PositionEncoding.allCases {
+            let model = try GPT(config: try tinyConfig { $0.position = position }, seed: 8)
+            randomizeParameters(model)
+            let tokens = randomBatch(vocabulary: 11, batch: 1, time: 8).inputs
+            try model.forward(tokens: tokens, batchSize: 1, sequenceLength: 8, mode: .evaluation)
+            let all = try model.logits().values
+            // As a sampler does: T grows by one token per call, reusing or growing the buffers.
+            let fresh = try GPT(config: model.config, seed: 8)
+            try fresh.parameters.copy(from: model.parameters)
+            for t in 1...8 {
+                try fresh.forward(tokens: Array(tokens[0..<t]), batchSize: 1, sequenceLength: t, mode: .inference)
+                expectClose(try fresh.logits().values, Array(all[((t - 1) * 11)..<(t * 11)]), atol: 1e-5,
+                            "\(position): prefix of length \(t)")
+            }
+        }
+    }
+
     @Test func badInputsThrowClearErrors() throws {
         let model = try GPT(config: try tinyConfig(), seed: 3)
         #expect(throws: ModelError.self) { try model.backward() }
