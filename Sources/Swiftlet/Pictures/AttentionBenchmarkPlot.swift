@@ -20,7 +20,8 @@ public struct AttentionBenchmarkPlot: Picture, Sendable {
     /// - Throws: ``PictureError/invalidArgument(_:)`` when a series' arrays differ in length.
     public init(series: [Series], title: String = "attention: time and memory vs sequence length",
                 width: Int = 1400, height: Int = 620) throws {
-        for line in series where line.milliseconds.count != line.sequenceLengths.count || line.peakBytes.count != line.sequenceLengths.count {
+        for line in series where line.milliseconds.count != line.sequenceLengths.count
+            || line.peakBytes.count != line.sequenceLengths.count {
             throw PictureError.invalidArgument("benchmark plot: series '\(line.name)' has \(line.sequenceLengths.count) lengths, "
                 + "\(line.milliseconds.count) times and \(line.peakBytes.count) memory values")
         }

@@ -19,7 +19,8 @@ public struct AttentionPlot: Picture, Sendable {
         let panels = try zip(heads, probabilities).map { head, matrix in
             guard matrix.count == tokens.count, matrix.allSatisfy({ $0.count == tokens.count }) else {
                 throw PictureError.invalidArgument(
-                    "attention plot: layer \(layer) head \(head) must be \(tokens.count)×\(tokens.count) (one row and column per token)")
+                    "attention plot: layer \(layer) head \(head) must be \(tokens.count)×\(tokens.count) "
+                        + "(one row and one column per token)")
             }
             return try Heatmap(values: doubles(matrix), title: "layer \(layer) head \(head)",
                                rowLabels: tokens, columnLabels: tokens, rowAxisLabel: "query", columnAxisLabel: "key",
@@ -39,7 +40,9 @@ public struct AttentionPlot: Picture, Sendable {
             throw PictureError.invalidArgument("attention plot: expected \(headCount) heads × \(t) × \(t) = "
                 + "\(headCount * t * t) probabilities, got \(flatProbabilities.count)")
         }
-        let matrices = (0..<headCount).map { h in (0..<t).map { q in Array(flatProbabilities[(h * t + q) * t..<(h * t + q + 1) * t]) } }
+        let matrices = (0..<headCount).map { head in
+            (0..<t).map { query in Array(flatProbabilities[(head * t + query) * t..<(head * t + query + 1) * t]) }
+        }
         try self.init(probabilities: matrices, tokens: tokens, layer: layer, causal: causal, columns: columns)
     }
 

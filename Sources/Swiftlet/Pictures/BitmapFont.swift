@@ -45,7 +45,8 @@ public enum BitmapFont {
             case "\r": shown.append("↵")
             case "\t": shown.append("→")
             default:
-                if let ascii = character.asciiValue, ascii < 32 || ascii == 127 { shown.append("?") } else { shown.append(character) }
+                let isControl = character.asciiValue.map { $0 < 32 || $0 == 127 } ?? false
+                shown.append(isControl ? "?" : character)
             }
         }
         guard shown.count > maximumLength, maximumLength > 0 else { return shown }

@@ -95,8 +95,13 @@ public struct LineChart: Picture, Sendable {
         let plot = PixelRect(x: left, y: top, width: max(1, right - left), height: max(1, bottom - top))
         let xTicks = xAxis.ticks(in: xRange, targetCount: max(2, plot.width / (BitmapFont.advance * s * 10)))
 
-        func px(_ x: Double) -> Double { Double(plot.x) + xAxis.scale.fraction(of: x, in: xRange) * Double(plot.width - 1) + 0.5 }
-        func py(_ y: Double) -> Double { Double(plot.maxY - 1) - yAxis.scale.fraction(of: y, in: yRange) * Double(plot.height - 1) + 0.5 }
+        // Data to pixel centres: the range's ends land on the plot's first and last pixel.
+        func px(_ x: Double) -> Double {
+            Double(plot.x) + xAxis.scale.fraction(of: x, in: xRange) * Double(plot.width - 1) + 0.5
+        }
+        func py(_ y: Double) -> Double {
+            Double(plot.maxY - 1) - yAxis.scale.fraction(of: y, in: yRange) * Double(plot.height - 1) + 0.5
+        }
 
         if !title.isEmpty { canvas.drawText(title, centerX: plot.x + plot.width / 2, y: frame.y + padding, scale: s) }
         // Grid and ticks.
@@ -169,14 +174,17 @@ public struct LineChart: Picture, Sendable {
         canvas.fillRectangle(PixelRect(x: x, y: y, width: boxWidth, height: boxHeight), color: .white)
         canvas.strokeRectangle(PixelRect(x: x, y: y, width: boxWidth, height: boxHeight), color: RGB(hex: 0xBBBBBB))
         for (row, index) in named.enumerated() {
-            let line = series[index]
+            let line = series[index], color = color(of: index)
             let rowY = y + 2 * s + row * rowHeight
             let middle = Double(rowY + rowHeight / 2) + 0.5
             let a = CanvasPoint(x: Double(x + 4 * s), y: middle), b = CanvasPoint(x: Double(x + 4 * s + sample), y: middle)
-            if line.style == .dashed { canvas.drawDashedLine(from: a, to: b, color: color(of: index), width: line.lineWidth, dash: Double(4 * s), gap: Double(2 * s)) }
-            else { canvas.drawLine(from: a, to: b, color: color(of: index), width: line.lineWidth) }
+            if line.style == .dashed {
+                canvas.drawDashedLine(from: a, to: b, color: color, width: line.lineWidth, dash: Double(4 * s), gap: Double(2 * s))
+            } else {
+                canvas.drawLine(from: a, to: b, color: color, width: line.lineWidth)
+            }
             if line.showsMarkers {
-                canvas.fillCircle(center: CanvasPoint(x: (a.x + b.x) / 2, y: middle), radius: line.lineWidth + 1.5, color: color(of: index))
+                canvas.fillCircle(center: CanvasPoint(x: (a.x + b.x) / 2, y: middle), radius: line.lineWidth + 1.5, color: color)
             }
             canvas.drawText(line.name, x: x + 8 * s + sample, y: rowY + (rowHeight - BitmapFont.height(scale: s)) / 2, scale: s)
         }

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// The log is JSON Lines, one object per line. Step records have `step` and `loss` (plus `lr`,
 /// `tokens_per_s`); eval records have `step`, `train_loss` and `val_loss`. Unknown keys and
-/// blank lines are ignored, so the log can grow new fields without breaking plots.
+/// blank lines are ignored, so the log can grow new fields without breaking plots. A diverged
+/// run's non-finite losses are accepted both as Python's `json` writes them (`NaN`, `Infinity`)
+/// and as strings (`"NaN"`, `"Infinity"`, `"-Infinity"`); plots leave such points out.
 public struct MetricsLog: Equatable, Sendable {
     /// One loss value at one optimizer step.
     public struct LossPoint: Equatable, Sendable {
@@ -37,6 +39,10 @@ public struct MetricsLog: Equatable, Sendable {
 
     /// Parses JSON Lines `text`; `path` names the source in error messages.
     public init(jsonLines text: String, path: String = "<metrics>") throws {
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true  // JSON5 admits the bare NaN and Infinity that Python writes
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         var sawLine = false
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -44,7 +50,7 @@ public struct MetricsLog: Equatable, Sendable {
             sawLine = true
             let record: Record
             do {
-                record = try JSONDecoder().decode(Record.self, from: Data(trimmed.utf8))
+                record = try decoder.decode(Record.self, from: Data(trimmed.utf8))
             } catch DecodingError.typeMismatch(_, let context) {
                 let key = context.codingPath.last?.stringValue
                 throw PictureError.malformedMetricsLog(

@@ -17,6 +17,12 @@ import Testing
         #expect(log.validationLoss == [.init(step: 1, loss: 9.5)])
     }
 
+    @Test func nonFiniteLossesFromADivergedRunAreKept() throws {
+        let log = try MetricsLog(jsonLines: "{\"step\": 1, \"loss\": NaN}\n{\"step\": 2, \"loss\": \"Infinity\"}\n{\"step\": 3, \"loss\": 2.5}")
+        #expect(log.trainLoss.count == 3 && log.trainLoss[0].loss.isNaN && log.trainLoss[1].loss == .infinity)
+        #expect(try DecodedPNG(LossCurvePlot(log: log).png()).width == 960)
+    }
+
     @Test func garbledLinesNameTheLine() {
         #expect(throws: PictureError.malformedMetricsLog(path: "m.jsonl", line: 2, reason: "not valid JSON: {\"step\": 1, \"loss\":")) {
             try MetricsLog(jsonLines: "{\"step\": 0, \"loss\": 1}\n{\"step\": 1, \"loss\":\n", path: "m.jsonl")
