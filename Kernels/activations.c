@@ -43,50 +43,55 @@ static void run_binary(const binary_chunk paths[3], float *dx, const float *dout
     FOR_EACH_CHUNK(n, start, end) kernel(dx + start, dout + start, x + start, end - start);
 }
 
-// GELU tanh = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as x·σ(2u).
+// out, x are (n). GELU tanh = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as x·σ(2u).
 void swl_gelu_tanh_forward(float *out, const float *x, size_t n) {
-    static const unary_chunk paths[3] = SWL_PATHS(gelu_tanh_forward_chunk);
+    static const unary_chunk paths[3] = POINTWISE_PATHS(gelu_tanh_forward_chunk);
     run_unary(paths, out, x, n);
 }
 
+// dx, dout, x are (n): dx += dout·gelu′(x).
 void swl_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n) {
-    static const binary_chunk paths[3] = SWL_PATHS(gelu_tanh_backward_chunk);
+    static const binary_chunk paths[3] = POINTWISE_PATHS(gelu_tanh_backward_chunk);
     run_binary(paths, dx, dout, x, n);
 }
 
-// GELU erf = x·Φ(x), Φ(x) = 0.5·(1 + erf(x/√2)); gelu′(x) = Φ(x) + x·φ(x).
+// out, x are (n). GELU erf = x·Φ(x), Φ(x) = 0.5·(1 + erf(x/√2)); gelu′(x) = Φ(x) + x·φ(x).
 void swl_gelu_erf_forward(float *out, const float *x, size_t n) {
-    static const unary_chunk paths[3] = SWL_PATHS(gelu_erf_forward_chunk);
+    static const unary_chunk paths[3] = POINTWISE_PATHS(gelu_erf_forward_chunk);
     run_unary(paths, out, x, n);
 }
 
+// dx, dout, x are (n): dx += dout·gelu′(x).
 void swl_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n) {
-    static const binary_chunk paths[3] = SWL_PATHS(gelu_erf_backward_chunk);
+    static const binary_chunk paths[3] = POINTWISE_PATHS(gelu_erf_backward_chunk);
     run_binary(paths, dx, dout, x, n);
 }
 
 // The remaining kernels are a load, a compare or an add per element: the compiler vectorizes
 // their plain loops and they run at memory speed on every path.
 
+// out, x are (n).
 void swl_relu_forward(float *out, const float *x, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
         for (size_t i = start; i < end; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
     }
 }
 
-// The derivative at 0 is taken as 0, as PyTorch does.
+// dx, dout, x are (n). The derivative at 0 is taken as 0, as PyTorch does.
 void swl_relu_backward(float *dx, const float *dout, const float *x, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
         for (size_t i = start; i < end; i++) dx[i] += x[i] > 0.0f ? dout[i] : 0.0f;
     }
 }
 
+// out, a, b are (n).
 void swl_residual_forward(float *out, const float *a, const float *b, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
         for (size_t i = start; i < end; i++) out[i] = a[i] + b[i];
     }
 }
 
+// da, db, dout are (n).
 void swl_residual_backward(float *da, float *db, const float *dout, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
         for (size_t i = start; i < end; i++) {
@@ -157,12 +162,12 @@ static void run_dropout(const dropout_chunk paths[3], float *y, const float *x, 
 
 // out, x are (n). Element i is kept iff uniform(seed, i) ≥ p; kept elements are scaled by 1/(1−p).
 void swl_dropout_forward(float *out, const float *x, size_t n, float p, uint64_t seed) {
-    static const dropout_chunk paths[3] = SWL_PATHS(dropout_forward);
+    static const dropout_chunk paths[3] = POINTWISE_PATHS(dropout_forward);
     run_dropout(paths, out, x, n, p, seed);
 }
 
 // dx += dout·mask/(1−p), with the forward's mask recomputed from (seed, i).
 void swl_dropout_backward(float *dx, const float *dout, size_t n, float p, uint64_t seed) {
-    static const dropout_chunk paths[3] = SWL_PATHS(dropout_backward);
+    static const dropout_chunk paths[3] = POINTWISE_PATHS(dropout_backward);
     run_dropout(paths, dx, dout, n, p, seed);
 }

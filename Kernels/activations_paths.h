@@ -31,14 +31,10 @@ VEC_FN vf VEC(gelu_tanh_grad)(vf dout, vf x) {
     return vmul(dout, vadd(s, ds));
 }
 
-// Φ(x) and φ(x) of the standard normal. The portable path uses libm's erfcf; the vector paths
-// Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), evaluated as a tail probability so that
-// Φ(x) for x ≪ 0 keeps its relative accuracy, sharing exp(−x²/2) with φ.
+// Φ(x) and φ(x) of the standard normal: Abramowitz–Stegun 7.1.26 for erf (|error| ≤ 1.5e-7),
+// evaluated as a tail probability so that Φ(x) for x ≪ 0 keeps its relative accuracy, and
+// sharing exp(−x²/2) with φ.
 VEC_FN vf VEC(normal_cdf)(vf x, vf *pdf) {
-#if VW == 1
-    if (pdf != NULL) *pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-    return 0.5f * erfcf(-x * INV_SQRT_2);
-#else
     vf z = vmul(vmax(x, vsub(vset1(0.0f), x)), vset1(INV_SQRT_2));
     vf t = vdiv(vset1(1.0f), vfma(z, vset1(0.3275911f), vset1(1.0f)));
     vf poly = vset1(1.061405429f);
@@ -50,7 +46,6 @@ VEC_FN vf VEC(normal_cdf)(vf x, vf *pdf) {
     if (pdf != NULL) *pdf = vmul(gauss, vset1(INV_SQRT_2PI));
     vf tail = vmul(vmul(poly, t), vmul(gauss, vset1(0.5f)));  // P(Z > |x|)
     return vsel_ge(x, vset1(0.0f), vsub(vset1(1.0f), tail), tail);
-#endif
 }
 
 VEC_FN vf VEC(gelu_erf)(vf x) { return vmul(x, VEC(normal_cdf)(x, NULL)); }

@@ -3,7 +3,7 @@
 
 #include "internal.h"
 
-// The row kernels, once per ISA path: crossentropy_row_{max,sum_exp,add_softmax}_<path>.
+// The row kernels, once per ISA path: crossentropy_row_{logsumexp,sum_exp,add_softmax}_<path>.
 #define SWL_SIMD_WIDTH 1
 #include "pointwise_simd.h"
 #include "crossentropy_paths.h"
@@ -18,25 +18,21 @@
 #include "crossentropy_paths.h"
 #endif
 
-typedef float (*row_max)(const float *, int);
+typedef float (*row_logsumexp)(const float *, int);
 typedef double (*row_sum_exp)(const float *, int, float);
 typedef void (*row_add_softmax)(float *, const float *, int, float, float);
-static const row_max row_max_paths[3] = SWL_PATHS(crossentropy_row_max);
-static const row_sum_exp row_sum_exp_paths[3] = SWL_PATHS(crossentropy_row_sum_exp);
-static const row_add_softmax row_add_softmax_paths[3] = SWL_PATHS(crossentropy_row_add_softmax);
+static const row_logsumexp row_logsumexp_paths[3] = POINTWISE_PATHS(crossentropy_row_logsumexp);
+static const row_sum_exp row_sum_exp_paths[3] = POINTWISE_PATHS(crossentropy_row_sum_exp);
+static const row_add_softmax row_add_softmax_paths[3] = POINTWISE_PATHS(crossentropy_row_add_softmax);
 
 // losses, lse are (N); logits are (N,Vp) with V ≤ Vp used columns; targets are (N) or −1.
 float swl_crossentropy_forward(float *losses, float *lse, const float *logits,
                                const int32_t *targets, int N, int V, int Vp) {
-    swl_isa isa = swl_isa_active();
-    row_max max_of = row_max_paths[isa];
-    row_sum_exp sum_exp = row_sum_exp_paths[isa];
+    row_logsumexp logsumexp = row_logsumexp_paths[swl_isa_active()];
     SWL_PARALLEL_FOR
     for (int r = 0; r < N; r++) {
         const float *row = logits + (size_t)r * (size_t)Vp;
-        // logsumexp with the max subtracted first, so exp never overflows.
-        float max = max_of(row, V);
-        float l = max + (float)log(sum_exp(row, V, max));
+        float l = logsumexp(row, V);
         lse[r] = l;
         losses[r] = targets[r] >= 0 ? l - row[targets[r]] : 0.0f;
     }

@@ -5,35 +5,52 @@
 
 #define CROSSENTROPY_BLOCK 1024
 
-// max_j row[j] over V logits.
-VEC_KERNEL float VEC(crossentropy_row_max)(const float *row, int V) {
-    int full = V - V % VW;
-    vf m = vset1(-INFINITY);
-    for (int j = 0; j < full; j += VW) m = vmax(vload(row + j), m);
-    if (full < V) m = vmax(vload_n(row + full, V - full, -INFINITY), m);
-    return vhmax(m);
+// Σ exp(row[j] − shift) over j in [start, end), one block, in float vectors. Four independent
+// chains keep enough exps in flight to hide their latency.
+VEC_FN float VEC(crossentropy_block_sum_exp)(const float *row, int start, int end, float shift) {
+    vf vshift = vset1(shift);
+    vf acc0 = vset1(0.0f), acc1 = vset1(0.0f), acc2 = vset1(0.0f), acc3 = vset1(0.0f);
+    int j = start;
+    for (; j + 4 * VW <= end; j += 4 * VW) {
+        acc0 = vadd(acc0, vexp(vsub(vload(row + j), vshift)));
+        acc1 = vadd(acc1, vexp(vsub(vload(row + j + VW), vshift)));
+        acc2 = vadd(acc2, vexp(vsub(vload(row + j + 2 * VW), vshift)));
+        acc3 = vadd(acc3, vexp(vsub(vload(row + j + 3 * VW), vshift)));
+    }
+    vf acc = vadd(vadd(acc0, acc1), vadd(acc2, acc3));
+    for (; j + VW <= end; j += VW) acc = vadd(acc, vexp(vsub(vload(row + j), vshift)));
+    if (j < end) acc = vadd(acc, vexp(vsub(vload_n(row + j, end - j, -INFINITY), vshift)));
+    return vsum(acc);
 }
 
-// Σ_j exp(row[j] − shift) over V logits (all ≤ shift + log V, so nothing overflows).
-VEC_KERNEL double VEC(crossentropy_row_sum_exp)(const float *row, int V, float shift) {
-    vf vshift = vset1(shift);
+// log Σ_j exp(row[j]) over V logits in one pass over memory: each block takes its max while
+// it streams in, and the running sum (double) is rescaled when the max grows, so exp always
+// sees arguments ≤ 0 and the block's exps run while the next block is being fetched.
+VEC_KERNEL float VEC(crossentropy_row_logsumexp)(const float *row, int V) {
+    float max = -INFINITY;
     double total = 0.0;
     for (int start = 0; start < V; start += CROSSENTROPY_BLOCK) {
         int end = SWL_MIN(V, start + CROSSENTROPY_BLOCK);
-        // Four independent chains keep enough exps in flight to hide their latency.
-        vf acc0 = vset1(0.0f), acc1 = vset1(0.0f), acc2 = vset1(0.0f), acc3 = vset1(0.0f);
+        vf m = vset1(-INFINITY);
         int j = start;
-        for (; j + 4 * VW <= end; j += 4 * VW) {
-            acc0 = vadd(acc0, vexp(vsub(vload(row + j), vshift)));
-            acc1 = vadd(acc1, vexp(vsub(vload(row + j + VW), vshift)));
-            acc2 = vadd(acc2, vexp(vsub(vload(row + j + 2 * VW), vshift)));
-            acc3 = vadd(acc3, vexp(vsub(vload(row + j + 3 * VW), vshift)));
+        for (; j + VW <= end; j += VW) m = vmax(vload(row + j), m);
+        if (j < end) m = vmax(vload_n(row + j, end - j, -INFINITY), m);
+        float block_max = vhmax(m);
+        if (block_max > max) {
+            total *= exp((double)max - (double)block_max);  // 0 on the first block
+            max = block_max;
         }
-        vf acc = vadd(vadd(acc0, acc1), vadd(acc2, acc3));
-        for (; j + VW <= end; j += VW) acc = vadd(acc, vexp(vsub(vload(row + j), vshift)));
-        if (j < end) acc = vadd(acc, vexp(vsub(vload_n(row + j, end - j, -INFINITY), vshift)));
-        total += (double)vsum(acc);
+        total += (double)VEC(crossentropy_block_sum_exp)(row, start, end, max);
     }
+    return max + (float)log(total);
+}
+
+// Σ_j exp(row[j] − shift) over V logits (all ≤ shift + log V, so nothing overflows), in
+// blocks added in double.
+VEC_KERNEL double VEC(crossentropy_row_sum_exp)(const float *row, int V, float shift) {
+    double total = 0.0;
+    for (int start = 0; start < V; start += CROSSENTROPY_BLOCK)
+        total += (double)VEC(crossentropy_block_sum_exp)(row, start, SWL_MIN(V, start + CROSSENTROPY_BLOCK), shift);
     return total;
 }
 

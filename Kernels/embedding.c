@@ -20,22 +20,72 @@ void swl_embedding_forward(float *out, const int32_t *idx, const float *wte, con
     }
 }
 
-// Columns of dwte are split between threads in fixed strips; inside a strip the tokens are
-// added in (b,t) order, so repeated ids accumulate in the same order for any thread count.
+// dwte's rows accumulate their tokens in (b,t) order, whatever the thread count. The fast way
+// sorts the token positions by id (a stable LSD radix sort, so positions stay ascending within
+// an id) and gives each thread whole ids: every row is read and written once, contiguously.
+// Without memory for the sort, threads split the columns into strips instead and every strip
+// walks all tokens in (b,t) order: the same sums, with scattered row accesses.
 enum { EMBEDDING_STRIP = 16 };
 
-// dwte is (V,C); dwpe is (≥T,C) or NULL; dout is (B,T,C); idx is (B,T).
-void swl_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *idx,
-                            int B, int T, int C) {
+static void embedding_backward_strips(float *dwte, const float *dout, const int32_t *idx, int BT,
+                                      int C) {
     int strips = (C + EMBEDDING_STRIP - 1) / EMBEDDING_STRIP;
     SWL_PARALLEL_FOR
     for (int s = 0; s < strips; s++) {
         int c0 = s * EMBEDDING_STRIP, c1 = SWL_MIN(C, c0 + EMBEDDING_STRIP);
-        for (int bt = 0; bt < B * T; bt++) {
+        for (int bt = 0; bt < BT; bt++) {
             float *d = dwte + (size_t)idx[bt] * (size_t)C;
             const float *g = dout + (size_t)bt * (size_t)C;
             for (int c = c0; c < c1; c++) d[c] += g[c];
         }
+    }
+}
+
+// order (BT) ← the positions 0…BT−1 sorted by idx, ascending positions within an id; scratch
+// is (BT). Four stable counting passes over the id's bytes.
+static void sort_positions_by_id(int32_t *order, int32_t *scratch, const int32_t *idx, int BT) {
+    for (int i = 0; i < BT; i++) order[i] = i;
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (int i = 0; i < BT; i++) count[(((uint32_t)idx[order[i]] >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        for (int i = 0; i < BT; i++) scratch[count[((uint32_t)idx[order[i]] >> shift) & 0xFF]++] = order[i];
+        int32_t *swap = order;
+        order = scratch;
+        scratch = swap;
+    }
+    // Four passes: the sorted positions are back in the caller's `order`.
+}
+
+static void embedding_backward_sorted(float *dwte, const float *dout, const int32_t *idx,
+                                      const int32_t *order, int32_t *run_starts, int BT, int C) {
+    int runs = 0;
+    for (int i = 0; i < BT; i++) {
+        if (i == 0 || idx[order[i]] != idx[order[i - 1]]) run_starts[runs++] = i;
+    }
+    run_starts[runs] = BT;
+    SWL_PARALLEL_FOR
+    for (int run = 0; run < runs; run++) {
+        float *d = dwte + (size_t)idx[order[run_starts[run]]] * (size_t)C;
+        for (int i = run_starts[run]; i < run_starts[run + 1]; i++) {
+            const float *g = dout + (size_t)order[i] * (size_t)C;
+            for (int c = 0; c < C; c++) d[c] += g[c];
+        }
+    }
+}
+
+// dwte is (V,C); dwpe is (≥T,C) or NULL; dout is (B,T,C); idx is (B,T).
+void swl_embedding_backward(float *dwte, float *dwpe, const float *dout, const int32_t *idx,
+                            int B, int T, int C) {
+    int BT = B * T;
+    int32_t *scratch = malloc(3 * ((size_t)BT + 1) * sizeof(int32_t));
+    if (scratch != NULL) {
+        int32_t *order = scratch, *sort_scratch = scratch + BT + 1, *run_starts = scratch + 2 * ((size_t)BT + 1);
+        sort_positions_by_id(order, sort_scratch, idx, BT);
+        embedding_backward_sorted(dwte, dout, idx, order, run_starts, BT, C);
+        free(scratch);
+    } else {
+        embedding_backward_strips(dwte, dout, idx, BT, C);
     }
     if (dwpe == NULL) return;
     SWL_PARALLEL_FOR

@@ -19,9 +19,9 @@
 #define SWL_POINTWISE_SIMD_ONCE
 // The per-path kernels of `name`, indexed by swl_isa; off x86 all three are the portable one.
 #if SWL_HAS_X86
-#define SWL_PATHS(name) {name##_portable, name##_avx2, name##_avx512}
+#define POINTWISE_PATHS(name) {name##_portable, name##_avx2, name##_avx512}
 #else
-#define SWL_PATHS(name) {name##_portable, name##_portable, name##_portable}
+#define POINTWISE_PATHS(name) {name##_portable, name##_portable, name##_portable}
 #endif
 #endif
 
@@ -98,9 +98,6 @@ VEC_FN float vhmax_avx512(vf v) {
     q = _mm_max_ss(q, _mm_movehdup_ps(q));
     return _mm_cvtss_f32(q);
 }
-VEC_FN vf simd_round_avx512(vf a) {
-    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
 
 #elif SWL_SIMD_WIDTH == 8 && SWL_HAS_X86
 #include <immintrin.h>
@@ -149,8 +146,9 @@ VEC_FN vf simd_pow2_avx2(vf k) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 
-#else  // portable: one float per "vector", libm for exp
+#else  // portable: one float per "vector", plain C the compiler may vectorize
 #include <math.h>
+#include <string.h>
 #define VW 1
 #define vf float
 #define VEC(name) name##_portable
@@ -174,7 +172,16 @@ VEC_FN vf vsel_gt_portable(vf a, vf b, vf x, vf y) { return a > b ? x : y; }
 VEC_FN vf vsel_ge_portable(vf a, vf b, vf x, vf y) { return a >= b ? x : y; }
 VEC_FN float vsum_portable(vf v) { return v; }
 VEC_FN float vhmax_portable(vf v) { return v; }
-VEC_FN vf vexp_portable(vf a) { return expf(a); }
+VEC_FN vf simd_round_portable(vf a) {
+    // Round to nearest with the 1.5·2²³ trick (no SSE4.1 needed): exact for |a| < 2²².
+    return (a + 12582912.0f) - 12582912.0f;
+}
+VEC_FN vf simd_pow2_portable(vf k) {
+    uint32_t bits = (uint32_t)((int32_t)k + 127) << 23;
+    float result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
 #endif
 
 #define vload VEC(vload)
@@ -214,17 +221,33 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
     return SWL_MIN(head, n);
 }
 
-#if VW > 1
-// exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
-// (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp; NaN stays NaN
-// (vmin/vmax return their second operand then).
-VEC_FN vf VEC(vexp)(vf a) {
 #if VW == 16
-    // vscalefps applies 2^k with IEEE overflow to inf and gradual underflow to 0.
-    vf x = vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a));
+// exp(a) = 2^t with t = a·log2 e split as k + f, k = round(t) and f = t − k ∈ [−½, ½] in one
+// vreduceps; 2^f from Cephes' exp2f polynomial (about 1 ulp), and vscalefps applies 2^k with
+// IEEE overflow to inf and gradual underflow to 0. Rounding t adds a relative error of about
+// |a|·6e-8, the same order as the rounding already in a itself. NaN stays NaN.
+VEC_FN vf VEC(vexp)(vf a) {
+    vf t = vmul(vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a)), vset1(1.44269504088896341f));
+    vf f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    vf k = vsub(t, f);
+    vf p = vset1(1.535336188319500e-4f);
+    p = vfma(p, f, vset1(1.339887440266574e-3f));
+    p = vfma(p, f, vset1(9.618437357674640e-3f));
+    p = vfma(p, f, vset1(5.550332471162809e-2f));
+    p = vfma(p, f, vset1(2.402264791363012e-1f));
+    p = vfma(p, f, vset1(6.931472028550421e-1f));
+    p = vfma(p, f, vset1(1.0f));
+    return _mm512_scalef_ps(p, k);
+}
 #else
-    // 2^k is built in the exponent bits, so k must stay in [−126, 127]: inputs above 88 give
-    // e^88 (finite) and inputs below −87.3 give exactly 0.
+// exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
+// (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp. 2^k is built in
+// the exponent bits, so k must stay in [−126, 127]: inputs above 88 give e^88 (finite) and
+// inputs below −87.3 give exactly 0. NaN stays NaN (vmin returns its second operand then).
+VEC_FN vf VEC(vexp)(vf a) {
+#if VW == 1
+    vf x = a > 88.0f ? 88.0f : a;
+#else
     vf x = vmin(vset1(88.0f), a);
 #endif
     vf k = VEC(simd_round)(vmul(x, vset1(1.44269504088896341f)));
@@ -237,11 +260,7 @@ VEC_FN vf VEC(vexp)(vf a) {
     p = vfma(p, r, vset1(1.6666665459e-1f));
     p = vfma(p, r, vset1(5.0000001201e-1f));
     p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
-#if VW == 16
-    return _mm512_scalef_ps(p, k);
-#else
-    vf e = vmul(p, VEC(simd_pow2)(vmax(vset1(-126.0f), k)));
+    vf e = vmul(p, VEC(simd_pow2)(vmax(k, vset1(-126.0f))));  // NaN k gives −126: no UB
     return vsel_gt(vset1(-87.33654f), x, vset1(0.0f), e);
-#endif
 }
 #endif
