@@ -280,7 +280,9 @@ public final class GPT {
     }
 
     private func validate(tokens: [Int32], targets: [Int32]?, batch: Int, time: Int, mode: ForwardMode) throws {
-        guard batch >= 1 else { throw ModelError.invalidArgument("batchSize must be at least 1, got \(batch)") }
+        guard batch >= 1, batch <= 1 << 24 else {
+            throw ModelError.invalidArgument("batchSize must be in 1...\(1 << 24), got \(batch)")
+        }
         guard time >= 1, time <= config.blockSize else {
             throw ModelError.invalidArgument("sequenceLength must be in 1...\(config.blockSize) (block_size), got \(time)")
         }

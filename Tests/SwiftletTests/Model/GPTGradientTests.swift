@@ -34,6 +34,17 @@ import Swiftlet
                                                        allowKinks: model.config.activation == .relu)
     }
 
+    @Test(arguments: variants.indices)
+    func logitsMatchAnIndependentFloat64Forward(variant: Int) throws {
+        let (label, change) = Self.variants[variant]
+        let model = try GPT(config: try tinyConfig(change), seed: 5)
+        randomizeParameters(model)
+        let tokens = randomBatch(vocabulary: 11, batch: 1, time: 8).inputs
+        try model.forward(tokens: tokens, batchSize: 1, sequenceLength: 8, mode: .evaluation)
+        let reference = ReferenceGPT(config: model.config, parameters: model.parameters).logits(tokens)
+        expectClose(try model.logits().values, reference.joined().map { Float($0) }, atol: 2e-4, "\(label): logits")
+    }
+
     @Test func naiveAndFlashGiveTheSameLossAndGradients() throws {
         for position in [GPTConfig.PositionEncoding.learned, .rope] {
             let flash = try GPT(config: try tinyConfig { $0.position = position; $0.blockSize = 24 }, seed: 9)

@@ -56,6 +56,34 @@ import Swiftlet
                     big.parameters.withUnsafeMutableBufferPointer { Array($0) }, atol: 1e-5, "accumulated vs whole batch")
     }
 
+    @Test func resumingFromSavedStateReplaysTrainingBitForBit() throws {
+        let config = try tinyConfig { $0.dropout = 0.2 }
+        let batch = randomBatch(vocabulary: 11, batch: 2, time: 8)
+        let schedule = LearningRateSchedule.warmupCosine(maxLR: 1e-2, minLR: 1e-3, warmupSteps: 2, decaySteps: 6)
+        let model = try GPT(config: config, seed: 12)
+        let trainer = try Trainer(model: model, schedule: schedule, gradientAccumulation: 2)
+        for _ in 0..<2 { try trainer.step(batch: batch) }
+
+        // What a checkpoint saves: parameters, moments, step, dropout seed and pass counter.
+        let resumed = try GPT(config: config, seed: 99, randomInitialization: false)
+        try resumed.parameters.copy(from: model.parameters)
+        resumed.dropoutSeed = model.dropoutSeed
+        resumed.dropoutPassCount = model.dropoutPassCount
+        let optimizer = AdamW(model: resumed)
+        try optimizer.firstMoment.copy(from: trainer.optimizer.firstMoment)
+        try optimizer.secondMoment.copy(from: trainer.optimizer.secondMoment)
+        optimizer.step = trainer.optimizer.step
+        let resumedTrainer = try Trainer(model: resumed, optimizer: optimizer, schedule: schedule, gradientAccumulation: 2)
+
+        for step in 3...5 {
+            let a = try trainer.step(batch: batch), b = try resumedTrainer.step(batch: batch)
+            #expect(a == b, "step \(step)")
+            #expect(a.step == step && a.learningRate == schedule(step - 1))
+        }
+        expectBitwiseEqual(model.parameters.withUnsafeMutableBufferPointer { Array($0) },
+                           resumed.parameters.withUnsafeMutableBufferPointer { Array($0) }, "parameters after resuming")
+    }
+
     @Test func warmupCosineMatchesNanoGPTGetLR() {
         let schedule = LearningRateSchedule.warmupCosine(maxLR: 6e-4, minLR: 6e-5, warmupSteps: 10, decaySteps: 100)
         func nanoGPT(_ it: Int) -> Double {
