@@ -14,18 +14,18 @@ public struct BenchmarkCase {
     /// Memory the algorithm allocates beyond its inputs and outputs when run on the given number
     /// of threads (attention: some kernels size scratch per thread), or nil if not tracked.
     public let extraBytes: ((_ threads: Int) -> Int)?
-    /// Tokens processed per call (training step), or nil.
+    /// Tokens processed per call (training step), or nil (see also `Workspace.tokensPerCall`).
     public let tokens: Int?
     /// When set, the case is not run and the report says why (e.g. it would not fit in memory).
     public let skipReason: String?
     /// Allocates and fills the buffers once (in the workspace it is given, which the runner keeps
     /// alive while timing), then returns the call to time.
-    public let prepare: (Workspace) throws -> () -> Void
+    public let prepare: (Workspace) throws -> () throws -> Void
 
     public init(
         name: String, variant: String? = nil, shape: String, flops: Double? = nil,
         bytes: Double? = nil, extraBytes: ((_ threads: Int) -> Int)? = nil, tokens: Int? = nil,
-        skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () -> Void
+        skipReason: String? = nil, prepare: @escaping (Workspace) throws -> () throws -> Void
     ) {
         self.name = name
         self.variant = variant
@@ -42,11 +42,14 @@ public struct BenchmarkCase {
     public var label: String { [name, variant, shape].compactMap { $0 }.joined(separator: " ") }
 }
 
-/// Raw buffers for one case, freed together when the workspace goes away.
+/// Raw buffers for one case, freed together when the workspace goes away, and what preparing the
+/// case learned about its work.
 ///
 /// Kernel cases call the C kernels directly on these (no Swift arrays in the timed loop).
 public final class Workspace {
     private var allocations: [UnsafeMutableRawPointer] = []
+    /// Tokens one call processes, when only preparing the case can tell (e.g. encoding a text).
+    public var tokensPerCall: Int?
 
     /// `count` floats filled with a cheap deterministic pattern in [offset − scale/2, offset + scale/2).
     func floats(_ count: Int, scale: Float = 1, offset: Float = 0) -> UnsafeMutablePointer<Float> {

@@ -33,11 +33,17 @@ public struct BenchmarkResult: Equatable, Sendable {
         self.fractionOfPeak = fractionOfPeak
     }
 
-    /// The result of timing `benchmark` on `threads` threads, rated against `peak`.
-    public init(_ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?) {
-        let seconds = statistics.median
-        let gflops = benchmark.flops.map { $0 / seconds * 1e-9 }
-        let gbs = benchmark.bytes.map { $0 / seconds * 1e-9 }
+    /// The result of timing `benchmark` on `threads` threads, rated against `peak`. `tokens`
+    /// (tokens per call found while preparing) stands in when the case does not give its own.
+    public init(
+        _ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?,
+        tokens: Int? = nil
+    ) {
+        // A call below the clock's resolution has no meaningful rate (and JSON has no infinity).
+        let seconds = statistics.median > 0 ? statistics.median : .nan
+        func rate(_ amount: Double?) -> Double? { amount.map { $0 / seconds }.flatMap { $0.isFinite ? $0 : nil } }
+        let gflops = rate(benchmark.flops).map { $0 * 1e-9 }
+        let gbs = rate(benchmark.bytes).map { $0 * 1e-9 }
         var fraction: Double?
         if let peak {
             if let gflops, peak.gflops > 0 { fraction = gflops / peak.gflops }
@@ -47,6 +53,6 @@ public struct BenchmarkResult: Equatable, Sendable {
             name: benchmark.name, variant: benchmark.variant, shape: benchmark.shape, threads: threads,
             statistics: statistics, gflops: gflops, gbs: gbs,
             extraBytes: benchmark.extraBytes?(threads),
-            tokensPerSecond: benchmark.tokens.map { Double($0) / seconds }, fractionOfPeak: fraction)
+            tokensPerSecond: rate((benchmark.tokens ?? tokens).map(Double.init)), fractionOfPeak: fraction)
     }
 }

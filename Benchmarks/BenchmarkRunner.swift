@@ -55,7 +55,7 @@ public struct BenchmarkRunner {
     public func catalog() -> [BenchmarkCase] {
         KernelCases.all(quick: options.quick)
             + AttentionCases.all(sequenceLengths: options.sequenceLengths, availableBytes: AvailableMemory.bytes())
-            + TrainStepCases.all(quick: options.quick)
+            + TrainStepCases.all(quick: options.quick) + TokenizerCases.all()
     }
 
     /// The names `--only` accepts.
@@ -81,6 +81,7 @@ public struct BenchmarkRunner {
         print(report.machineTable)
         print("")
         print("warm-up \(options.plan.warmup), \(options.plan.repetitions) repetitions; median, min and spread (max−min)/median")
+        print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream bandwidth (data that stays in cache can pass 100%)")
         print(Report.header)
 
         let savedThreads = Runtime.threads
@@ -91,17 +92,19 @@ public struct BenchmarkRunner {
                 print(Report.skippedRow(label: benchmark.label, reason: reason))
                 continue
             }
+            // One allocation per case, shared by the thread sweep and freed before the next case.
             let workspace = Workspace()
-            let call = try benchmark.prepare(workspace)
-            defer { withExtendedLifetime(workspace) {} }  // the buffers live until the last sample
-            for threads in options.threads {
-                Runtime.threads = threads
-                let statistics = options.plan.measure(call)
-                let result = BenchmarkResult(
-                    benchmark, threads: threads, statistics: statistics,
-                    peak: report.machine.peak(threads: threads))
-                report.results.append(result)
-                print(Report.row(result))
+            try withExtendedLifetime(workspace) {
+                let call = try benchmark.prepare(workspace)
+                for threads in options.threads {
+                    Runtime.threads = threads
+                    let statistics = try options.plan.measure(call)
+                    let result = BenchmarkResult(
+                        benchmark, threads: threads, statistics: statistics,
+                        peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall)
+                    report.results.append(result)
+                    print(Report.row(result))
+                }
             }
         }
         let summary = AttentionSummary(results: report.results).table

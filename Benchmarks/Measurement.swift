@@ -49,7 +49,8 @@ public struct Statistics: Equatable, Sendable {
 
 /// How a case is timed: warm-up calls, then `repetitions` samples, each long enough to read.
 public struct MeasurementPlan: Equatable, Sendable {
-    /// Untimed calls first (caches, page faults, thread pool start-up). At least 1.
+    /// Untimed calls first (caches, page faults, thread pool start-up). With 0, every sample is
+    /// one call and the first sample pays the cold start.
     public var warmup: Int
     /// Timed samples; the report shows their median, minimum and spread.
     public var repetitions: Int
@@ -64,15 +65,16 @@ public struct MeasurementPlan: Equatable, Sendable {
     }
 
     /// Times `body`: warm-up calls, then `repetitions` samples of seconds per call.
-    public func measure(_ body: () -> Void) -> Statistics {
+    public func measure(_ body: () throws -> Void) rethrows -> Statistics {
         var warmest = Double.infinity
-        for _ in 0..<max(1, warmup) { warmest = min(warmest, Timer.seconds(body)) }
+        for _ in 0..<max(0, warmup) { warmest = min(warmest, try Timer.seconds(body)) }
+        // The fastest warm-up call sets how many calls one sample needs to reach the floor.
         let callsPerSample = warmest >= minimumSampleSeconds
             ? 1 : Int((minimumSampleSeconds / max(warmest, 1e-9)).rounded(.up))
         var samples: [Double] = []
         samples.reserveCapacity(repetitions)
         for _ in 0..<max(1, repetitions) {
-            let elapsed = Timer.seconds { for _ in 0..<callsPerSample { body() } }
+            let elapsed = try Timer.seconds { for _ in 0..<callsPerSample { try body() } }
             samples.append(elapsed / Double(callsPerSample))
         }
         return Statistics(nonEmpty: samples)

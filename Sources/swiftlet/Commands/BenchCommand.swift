@@ -48,6 +48,15 @@ struct BenchCommand: ParsableCommand {
         }
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be at least 0, got \(warmup)") }
+        // Fail now rather than after a long run.
+        for (option, path) in [("--json", json), ("--plot", plot)] {
+            guard let path else { continue }
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ValidationError("\(option) \(path): the folder \(folder) does not exist")
+            }
+        }
     }
 
     func run() throws {
