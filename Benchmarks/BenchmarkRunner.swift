@@ -55,7 +55,7 @@ public struct BenchmarkRunner {
     public func catalog() -> [BenchmarkCase] {
         KernelCases.all(quick: options.quick)
             + AttentionCases.all(sequenceLengths: options.sequenceLengths, availableBytes: AvailableMemory.bytes())
-            + TrainStepCases.all(quick: options.quick) + TokenizerCases.all()
+            + TrainStepCases.all(quick: options.quick) + GenerationCases.all() + TokenizerCases.all()
     }
 
     /// The names `--only` accepts.
