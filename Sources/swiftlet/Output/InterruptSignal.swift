@@ -10,6 +10,11 @@ enum InterruptSignal {
     static var wasRaised: Bool { interrupted != 0 }
 
     static func install() {
+        // A parent may have spawned us with SIGINT blocked (the mask is inherited): unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             if InterruptSignal.interrupted != 0 { _exit(130) }
             InterruptSignal.interrupted = 1

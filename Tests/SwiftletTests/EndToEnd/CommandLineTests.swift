@@ -115,6 +115,35 @@ import Testing
         #expect(train.output.contains("tokenizer bpe (300 tokens)"), "\(train.output)")
     }
 
+    @Test func controlCSavesACheckpointAndResumeContinues() throws {
+        let directory = try TemporaryDirectory()
+        let out = directory.url
+        let process = Process()
+        process.executableURL = try CommandLineTool.executable()
+        process.arguments = ["train"] + tinyModel + ["--steps", "30000", "--eval-interval", "30000", "--out", out.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until a few steps are logged, then press Ctrl-C.
+        let metrics = out.appendingPathComponent("metrics.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let lines = (try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines >= 3 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "Ctrl-C did not stop the run")
+        let checkpoint = try TrainingCheckpoint(contentsOf: out.appendingPathComponent("last.safetensors"))
+        let stopped = checkpoint.state.step
+        #expect(stopped >= 3)
+        #expect(try losses(out).keys.max() == stopped)
+        let resumed = try CommandLineTool.run(["train", "--resume", "--steps", "\(stopped + 2)", "--out", out.path])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        #expect(try losses(out).keys.sorted() == Array(1...(stopped + 2)))
+    }
+
     @Test func resumeWithAnotherModelConfigIsRefused() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
