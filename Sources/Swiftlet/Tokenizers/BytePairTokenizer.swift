@@ -6,7 +6,7 @@
 /// `{"kind": "bpe", "pre_tokenizer": "gpt2", "vocab_size": 4096, "merges": [[32, 116], …],
 ///   "special_tokens": ["<|endoftext|>"]}` — merges in rank order as pairs of ids, specials in
 /// id order.
-public struct BytePairTokenizer: Tokenizer, Codable, Equatable {
+public struct BytePairTokenizer: BytePairEncoded, Codable, Equatable {
     /// One merge: token `left` followed by token `right`.
     public struct Pair: Equatable, Hashable, Sendable {
         public var left: Int, right: Int
@@ -55,21 +55,6 @@ public struct BytePairTokenizer: Tokenizer, Codable, Equatable {
     public func encodeOrdinary(_ text: String, threads: Int) throws -> [Int] {
         var text = text
         return text.withUTF8 { engine.encode($0, threads: threads) }
-    }
-
-    public func tokenBytes(_ id: Int) throws -> [UInt8] {
-        try validate(id)
-        return Array(engine.bytes(of: id))
-    }
-
-    public func decodeBytes(_ ids: [Int]) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        for id in ids {
-            try validate(id)
-            bytes += engine.bytes(of: id)
-        }
-        return bytes
     }
 
     // MARK: Codable

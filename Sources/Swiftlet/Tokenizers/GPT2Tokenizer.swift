@@ -11,7 +11,7 @@ import Foundation
 ///
 /// JSON form: `{"kind": "gpt2"}` for the bundled files (which are OpenAI's, byte for byte), or
 /// `{"kind": "gpt2", "directory": "/path"}` for files loaded from a folder.
-public struct GPT2Tokenizer: Tokenizer, Codable {
+public struct GPT2Tokenizer: BytePairEncoded, Codable {
     public static let endOfText = "<|endoftext|>"
 
     /// The folder the files came from, or nil for the bundled copy.
@@ -123,21 +123,6 @@ public struct GPT2Tokenizer: Tokenizer, Codable {
             throw TokenizerError.invalidUTF8(offset: firstInvalidUTF8Offset(bytes) ?? 0)
         }
         return bytes.withUnsafeBufferPointer { engine.encode($0, threads: threads) }
-    }
-
-    public func tokenBytes(_ id: Int) throws -> [UInt8] {
-        try validate(id)
-        return Array(engine.bytes(of: id))
-    }
-
-    public func decodeBytes(_ ids: [Int]) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        for id in ids {
-            try validate(id)
-            bytes += engine.bytes(of: id)
-        }
-        return bytes
     }
 
     // MARK: Codable
