@@ -11,6 +11,9 @@
 // Every element of C is summed over the same K blocks in the same order whatever the thread
 // count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
 // they decide who computes an element, never how).
+// Pack buffers (up to ~16 MiB) come from a process-wide cache that grows on demand and is never
+// freed, so calls do not pay page faults on freshly mapped memory each time.
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +176,48 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     }
 }
 
+// The pack buffer cache: one block held by at most one call at a time. A call that finds it busy
+// (another Swift thread is inside swl_gemm) allocates a block of its own and frees it after.
+static pthread_mutex_t pack_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static float *pack_cache;
+static size_t pack_cache_floats;
+static int pack_cache_busy;
+
+// `floats` is a multiple of 16, so the size in bytes is a multiple of the 64-byte alignment.
+static float *allocate_pack_buffers(size_t floats) {
+    float *buffers = aligned_alloc(64, sizeof(float) * floats);
+    // The buffers are bounded by the blocking and WHOLE_OPERAND_LIMIT, not by the problem size.
+    if (buffers == NULL) abort();
+    return buffers;
+}
+
+// Returns buffers of at least `floats` floats; *cached says whether they are the shared cache.
+static float *acquire_pack_buffers(size_t floats, int *cached) {
+    pthread_mutex_lock(&pack_cache_lock);
+    *cached = !pack_cache_busy;
+    if (*cached) {
+        pack_cache_busy = 1;
+        if (pack_cache_floats < floats) {
+            free(pack_cache);
+            pack_cache = allocate_pack_buffers(floats);
+            pack_cache_floats = floats;
+        }
+    }
+    float *buffers = *cached ? pack_cache : NULL;
+    pthread_mutex_unlock(&pack_cache_lock);
+    return *cached ? buffers : allocate_pack_buffers(floats);
+}
+
+static void release_pack_buffers(float *buffers, int cached) {
+    if (!cached) {
+        free(buffers);
+        return;
+    }
+    pthread_mutex_lock(&pack_cache_lock);
+    pack_cache_busy = 0;
+    pthread_mutex_unlock(&pack_cache_lock);
+}
+
 // A whole packed operand is worth it only while it stays in the last-level cache; larger
 // operands (dout·W with a 50k vocabulary) are packed per tile from memory instead.
 enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
@@ -211,9 +256,8 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     const size_t b_floats = whole_b ? 0 : (size_t)round_up(plan.nc * plan.kc, 16);
     const size_t per_thread = a_floats + b_floats;
     const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads;
-    float *buffers = aligned_alloc(64, sizeof(float) * total);
-    // The buffers are bounded by the blocking and WHOLE_OPERAND_LIMIT, not by the problem size.
-    if (buffers == NULL) abort();
+    int cached;
+    float *buffers = acquire_pack_buffers(total, &cached);
     if (whole_a) plan.a_packed = buffers;
     if (whole_b) plan.b_packed = buffers;
     float *thread_buffers = buffers + round_up_size(whole, 16);
@@ -230,5 +274,5 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
             gemm_tile(&plan, i0, SWL_MIN(plan.mc, M - i0), j0, SWL_MIN(plan.nc, N - j0), ap, bp);
         }
     }
-    free(buffers);
+    release_pack_buffers(buffers, cached);
 }

@@ -189,6 +189,31 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         }
     }
 
+    /// Two Swift threads inside the fast kernels at once (one gets the shared pack buffer cache,
+    /// the other its own buffers) compute exactly what each computes alone.
+    @Test func concurrentCallsMatchSerialCalls() async throws {
+        let problems = [LinearProblem(N: 256, C: 768, OC: 2304, seed: 71), LinearProblem(N: 96, C: 3072, OC: 768, seed: 72)]
+        let serial = problems.map { p in [p.forward(.fast), p.gradients(.fast).dx, p.gradients(.fast).dweight] }
+        for round in 0..<4 {
+            let concurrent = await withTaskGroup(of: (Int, [[Float]]).self) { group in
+                for (index, p) in problems.enumerated() {
+                    group.addTask {
+                        let gradients = p.gradients(.fast)
+                        return (index, [p.forward(.fast), gradients.dx, gradients.dweight])
+                    }
+                }
+                var results = [[[Float]]](repeating: [], count: problems.count)
+                for await (index, outputs) in group { results[index] = outputs }
+                return results
+            }
+            for (index, p) in problems.enumerated() {
+                for (output, name) in ["out", "dx", "dW"].enumerated() {
+                    expectBitwiseEqual(concurrent[index][output], serial[index][output], "round \(round) \(p.label) \(name)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: [LinearKernel.fast, .reference])
     func backwardAccumulates(kernel: LinearKernel) throws {
         let p = LinearProblem(N: 17, C: 37, OC: 45, seed: 31)
