@@ -1,0 +1,70 @@
+// Row kernels of softmax.c, written once over the vocabulary of pointwise_simd.h and included
+// once per ISA path: softmax_forward_row_<path>, softmax_backward_row_<path>.
+// Row i of a (T,T) plane uses columns j ≤ i only: the row's last partial vector is loaded with
+// vload_n, so nothing above the diagonal is ever read.
+
+// p[j] = exp(scale·s[j] − max) / Σ_{j'≤i} exp(scale·s[j'] − max) for j ≤ i, and 0 for i < j < T.
+// `ahead` is how far (in floats) the row two rows on lies, or 0 on the last two rows: both its
+// scores and its probabilities are prefetched, which the hardware prefetcher alone did too late
+// (one thread waited on memory, 1.5× slower at T=1024).
+VEC_KERNEL void VEC(softmax_forward_row)(float *p, const float *s, int i, int T, float scale,
+                                         size_t ahead) {
+    const int n = i + 1;
+    for (int j = 0; j < T; j += 16) {
+        if (j < n + 2) __builtin_prefetch(s + j + ahead);
+        __builtin_prefetch(p + j + ahead, 1);
+    }
+    const vf vscale = vset1(scale);
+    vf m = vset1(-INFINITY);
+    int j = 0;
+    for (; j + VW <= n; j += VW) m = vmax(vmul(vscale, vload(s + j)), m);
+    if (j < n) m = vmax(vmul(vscale, vload_n(s + j, n - j, -INFINITY)), m);
+
+    // exp and its sum in one pass; two chains keep exps in flight.
+    const vf shift = vset1(-vhmax(m));
+    vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
+    for (j = 0; j + 2 * VW <= n; j += 2 * VW) {
+        vf e0 = vexp(vfma(vscale, vload(s + j), shift));
+        vf e1 = vexp(vfma(vscale, vload(s + j + VW), shift));
+        vstore(p + j, e0);
+        vstore(p + j + VW, e1);
+        sum0 = vadd(sum0, e0);
+        sum1 = vadd(sum1, e1);
+    }
+    for (; j + VW <= n; j += VW) {
+        vf e = vexp(vfma(vscale, vload(s + j), shift));
+        vstore(p + j, e);
+        sum0 = vadd(sum0, e);
+    }
+    if (j < n) {  // the fill lanes give exp(−∞) = 0
+        vf e = vexp(vfma(vscale, vload_n(s + j, n - j, -INFINITY), shift));
+        vstore_n(p + j, e, n - j);
+        sum1 = vadd(sum1, e);
+    }
+    const vf inverse = vset1(1.0f / vsum(vadd(sum0, sum1)));
+    for (j = 0; j + VW <= n; j += VW) vstore(p + j, vmul(vload(p + j), inverse));
+    if (j < n) vstore_n(p + j, vmul(vload_n(p + j, n - j, 0.0f), inverse), n - j);
+    memset(p + n, 0, sizeof(float) * (size_t)(T - n));
+}
+
+// ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i; dp above the diagonal is never read.
+VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const float *p, int i,
+                                          float scale) {
+    const int n = i + 1;
+    vf dot0 = vset1(0.0f), dot1 = vset1(0.0f);
+    int j = 0;
+    for (; j + 2 * VW <= n; j += 2 * VW) {
+        dot0 = vfma(vload(p + j), vload(dp + j), dot0);
+        dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), dot1);
+    }
+    for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
+    if (j < n) dot1 = vfma(vload_n(p + j, n - j, 0.0f), vload_n(dp + j, n - j, 0.0f), dot1);
+    const vf dot = vset1(vsum(vadd(dot0, dot1))), vscale = vset1(scale);
+    for (j = 0; j + VW <= n; j += VW)
+        vstore(ds + j, vfma(vmul(vscale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
+    if (j < n) {
+        const int lanes = n - j;
+        vf g = vmul(vmul(vscale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
+        vstore_n(ds + j, vadd(g, vload_n(ds + j, lanes, 0.0f)), lanes);
+    }
+}
