@@ -22,7 +22,7 @@ import Foundation
 /// Loading checks, in order: the file is safetensors, the checksum matches, the format is
 /// known, the config parses, and the tensors are exactly the ones the config implies (names,
 /// shapes, F32). Any failure is a `CheckpointError` naming the file and the problem.
-public struct ModelCheckpoint: Sendable {
+public struct ModelCheckpoint: CheckpointFile, Sendable {
     /// The `format` metadata of a weights-only file.
     public static let modelFormat = "swiftlet.model"
     /// The `format` metadata of a training checkpoint.
@@ -87,14 +87,6 @@ public struct ModelCheckpoint: Sendable {
         var writer = try writer(format: Self.modelFormat)
         CheckpointChecksum.seal(&writer)
         return writer.serialized()
-    }
-
-    /// Writes the file atomically (temporary file, fsync, rename).
-    public func write(to url: URL) throws {
-        let bytes = try serialized()
-        do { try AtomicFile.write(bytes, to: url) } catch {
-            throw CheckpointError(path: url.path, reason: "cannot write the checkpoint (\(error))")
-        }
     }
 
     // MARK: Reading

@@ -16,7 +16,7 @@ import Foundation
 ///
 /// The checksum covers all of it. Because it is also a model file, `swiftlet eval`,
 /// `swiftlet inspect` and sampling accept a training checkpoint directly.
-public struct TrainingCheckpoint: Sendable {
+public struct TrainingCheckpoint: CheckpointFile, Sendable {
     /// Names of optimizer tensors start with this; parameters may not.
     public static let optimizerPrefix = "optimizer."
     static let firstMomentPrefix = "optimizer.m."
@@ -52,14 +52,6 @@ public struct TrainingCheckpoint: Sendable {
         for named in secondMoment { try writer.add(Self.secondMomentPrefix + named.name, tensor: named.tensor) }
         CheckpointChecksum.seal(&writer)
         return writer.serialized()
-    }
-
-    /// Writes the file atomically (temporary file, fsync, rename).
-    public func write(to url: URL) throws {
-        let bytes = try serialized()
-        do { try AtomicFile.write(bytes, to: url) } catch {
-            throw CheckpointError(path: url.path, reason: "cannot write the checkpoint (\(error))")
-        }
     }
 
     /// Reads and verifies a training checkpoint.
