@@ -191,43 +191,49 @@ final class TokenGeneration {
 struct TextPieces {
     private var detokenizer: StreamingDetokenizer
     private let stopStrings: [String]
-    private let longestStop: Int
-    /// The text so far (cut before a stop string once one appeared).
+    /// Characters held back because they could still begin a stop string.
+    private let holdBack: Int
+    /// The text handed out so far (all of it after `finish`).
     private(set) var text = ""
-    /// Characters of `text` already handed out.
-    private var emitted = 0
+    /// Decoded text not handed out yet: at most `holdBack` characters plus one token's worth, so
+    /// each token costs O(1) however long the generation runs.
+    private var pending = ""
     /// Whether a stop string appeared.
     private(set) var stopped = false
 
     init(tokenizer: AnyTokenizer, stopStrings: [String]) {
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         self.stopStrings = stopStrings
-        longestStop = stopStrings.map(\.count).max() ?? 0
+        holdBack = max((stopStrings.map(\.count).max() ?? 0) - 1, 0)
     }
 
     /// Adds a token; returns the text that is now safe to show, if any.
+    ///
+    /// Only `pending` is searched for stop strings: an occurrence starting in text already handed
+    /// out would have ended inside the text available then, and been found then.
     mutating func append(_ token: Int32) throws -> String? {
-        text += try detokenizer.append(Int(token))
-        if let cut = Generator.firstStop(in: text, stops: stopStrings) {
-            text = String(text[..<cut])
+        pending += try detokenizer.append(Int(token))
+        if let cut = Generator.firstStop(in: pending, stops: stopStrings) {
+            pending = String(pending[..<cut])
             stopped = true
         }
-        // Hold back what could still become the start of a stop string.
-        let safe = stopped ? text.count : max(emitted, text.count - max(longestStop - 1, 0))
-        guard safe > emitted else { return nil }
-        let start = text.index(text.startIndex, offsetBy: emitted)
-        let piece = String(text[start..<text.index(text.startIndex, offsetBy: safe)])
-        emitted = safe
+        let keep = stopped ? 0 : holdBack
+        guard pending.count > keep else { return nil }
+        let split = pending.index(pending.endIndex, offsetBy: -keep)
+        let piece = String(pending[..<split])
+        pending = String(pending[split...])
+        text += piece
         return piece
     }
 
     /// After the last token: the rest of the text (held-back characters, incomplete bytes as U+FFFD).
     mutating func finish() -> String? {
         guard !stopped else { return nil }
-        text += detokenizer.finish()
-        guard emitted < text.count else { return nil }
-        let piece = String(text.dropFirst(emitted))
-        emitted = text.count
+        pending += detokenizer.finish()
+        guard !pending.isEmpty else { return nil }
+        let piece = pending
+        text += piece
+        pending = ""
         return piece
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Swiftlet
 import Testing
 
@@ -122,6 +123,9 @@ struct SecondBestSampler: TokenSampler {
             #expect(streamed.joined() == result.text)
             if !stops.isEmpty {
                 #expect(result.reason == .stopString && !result.text.contains(stop) && free.text.hasPrefix(result.text))
+                // Exactly the text before the first occurrence, however the stop straddles tokens.
+                let first = try #require(free.text.range(of: stop))
+                #expect(result.text == String(free.text[..<first.lowerBound]))
             }
         }
     }
