@@ -29,12 +29,13 @@
                     end = SWL_MIN(n, start + POINTWISE_CHUNK);                                 \
              start < end; start = end)
 
-typedef void (*unary_chunk)(float *out, const float *x, size_t n);
+typedef void (*unary_chunk)(float *out, const float *x, size_t n, bool stream);
 typedef void (*binary_chunk)(float *dx, const float *dout, const float *x, size_t n);
 
 static void run_unary(const unary_chunk paths[3], float *out, const float *x, size_t n) {
     unary_chunk kernel = paths[swl_isa_active()];
-    FOR_EACH_CHUNK(n, start, end) kernel(out + start, x + start, end - start);
+    bool stream = swl_should_stream(n * sizeof(float));
+    FOR_EACH_CHUNK(n, start, end) kernel(out + start, x + start, end - start, stream);
 }
 
 static void run_binary(const binary_chunk paths[3], float *dx, const float *dout, const float *x,

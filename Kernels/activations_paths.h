@@ -57,21 +57,22 @@ VEC_FN vf VEC(gelu_erf_grad)(vf dout, vf x) {
 }
 
 // out[i] = f(x[i]) over n elements: a masked head up to the first aligned output, aligned
-// vectors, a masked tail.
+// vectors (streamed past the caches when `stream`), a masked tail.
 #define ACTIVATION_FORWARD_CHUNK(name, f)                                                      \
-    VEC_KERNEL void VEC(name)(float *out, const float *x, size_t n) {               \
+    VEC_KERNEL void VEC(name)(float *out, const float *x, size_t n, bool stream) {             \
         size_t i = valign_head(out, n);                                                        \
         if (i > 0) vstore_n(out, f(vload_n(x, (int)i, 0.0f)), (int)i);                         \
         for (; i + 4 * VW <= n; i += 4 * VW) {                                                 \
             vf y0 = f(vload(x + i)), y1 = f(vload(x + i + VW));                                \
             vf y2 = f(vload(x + i + 2 * VW)), y3 = f(vload(x + i + 3 * VW));                   \
-            vstore(out + i, y0);                                                               \
-            vstore(out + i + VW, y1);                                                          \
-            vstore(out + i + 2 * VW, y2);                                                      \
-            vstore(out + i + 3 * VW, y3);                                                      \
+            vput(out + i, y0, stream);                                                         \
+            vput(out + i + VW, y1, stream);                                                    \
+            vput(out + i + 2 * VW, y2, stream);                                                \
+            vput(out + i + 3 * VW, y3, stream);                                                \
         }                                                                                      \
-        for (; i + VW <= n; i += VW) vstore(out + i, f(vload(x + i)));                         \
+        for (; i + VW <= n; i += VW) vput(out + i, f(vload(x + i)), stream);                   \
         if (i < n) vstore_n(out + i, f(vload_n(x + i, (int)(n - i), 0.0f)), (int)(n - i));     \
+        if (stream) swl_stream_fence();                                                         \
     }
 
 // dx[i] += grad(dout[i], x[i]) over n elements, split like the forward.

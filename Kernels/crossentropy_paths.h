@@ -31,8 +31,16 @@ VEC_KERNEL float VEC(crossentropy_row_logsumexp)(const float *row, int V) {
     double total = 0.0;
     for (int start = 0; start < V; start += CROSSENTROPY_BLOCK) {
         int end = SWL_MIN(V, start + CROSSENTROPY_BLOCK);
-        vf m = vset1(-INFINITY);
+        // Four chains: one vmax after another would wait on its latency for every vector.
+        vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
         int j = start;
+        for (; j + 4 * VW <= end; j += 4 * VW) {
+            m0 = vmax(vload(row + j), m0);
+            m1 = vmax(vload(row + j + VW), m1);
+            m2 = vmax(vload(row + j + 2 * VW), m2);
+            m3 = vmax(vload(row + j + 3 * VW), m3);
+        }
+        vf m = vmax(vmax(m0, m1), vmax(m2, m3));
         for (; j + VW <= end; j += VW) m = vmax(vload(row + j), m);
         if (j < end) m = vmax(vload_n(row + j, end - j, -INFINITY), m);
         float block_max = vhmax(m);

@@ -3,6 +3,8 @@
 #ifndef SWIFTLET_INTERNAL_H
 #define SWIFTLET_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "SwiftletKernels.h"
 
 // omp.h is not on any default include path here, so declare the few runtime calls we use.
@@ -33,5 +35,23 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 
 #define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+// An output this large is written with streaming stores (vstream in pointwise_simd.h): it will
+// not stay in a 32 MiB L3 beside its inputs anyway, and a normal store first reads every line
+// it writes (read-for-ownership), a third more memory traffic for a kernel that reads one array
+// and writes another. Smaller outputs stay in cache for the kernel that reads them next.
+#define SWL_STREAMING_STORE_BYTES ((size_t)8 << 20)
+static inline bool swl_should_stream(size_t output_bytes) {
+    return output_bytes >= SWL_STREAMING_STORE_BYTES;
+}
+
+// Orders this thread's streaming stores before whatever it does next (they are weakly ordered);
+// a kernel that streamed calls it once before it returns.
+#if SWL_HAS_X86
+#include <xmmintrin.h>
+static inline void swl_stream_fence(void) { _mm_sfence(); }
+#else
+static inline void swl_stream_fence(void) {}
+#endif
 
 #endif  // SWIFTLET_INTERNAL_H

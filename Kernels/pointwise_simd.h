@@ -8,6 +8,10 @@
 // lanes (n < VW) and fill the others with `fill`, so a row's tail is computed exactly like its
 // body; vset1, vadd, vsub, vmul, vdiv, vfma (a·b + c), vmin/vmax (return b if either is NaN),
 // vsqrt, vsel_gt / vsel_ge (a > b ? x : y), vsum / vhmax (horizontal, fixed order), vexp.
+// vstream stores an aligned vector past the caches (no read-for-ownership of the line, and no
+// eviction of data that is still wanted); a kernel that streamed calls swl_stream_fence before
+// it returns, so its stores are visible to the thread that reads them next. vput picks vstore or
+// vstream by a flag the caller sets from the output's size (swl_should_stream).
 // vload_k/vstore_k take a lane count that is VW or less (folded away when it is the constant VW),
 // and valign_head(p, n) is how many elements to peel so that p + head is vector-aligned:
 // split cache-line accesses cost a third of the bandwidth with AVX-512. Peeling only moves
@@ -32,6 +36,8 @@
 #undef VEC_KERNEL
 #undef vload
 #undef vstore
+#undef vstream
+#undef vput
 #undef vload_n
 #undef vstore_n
 #undef vset1
@@ -63,6 +69,7 @@
 VEC_FN __mmask16 simd_first_lanes_avx512(int n) { return (__mmask16)((1u << n) - 1u); }
 VEC_FN vf vload_avx512(const float *p) { return _mm512_loadu_ps(p); }
 VEC_FN void vstore_avx512(float *p, vf v) { _mm512_storeu_ps(p, v); }
+VEC_FN void vstream_avx512(float *p, vf v) { _mm512_stream_ps(p, v); }
 VEC_FN vf vload_n_avx512(const float *p, int n, float fill) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), simd_first_lanes_avx512(n), p);
 }
@@ -112,6 +119,7 @@ VEC_FN __m256i simd_first_lanes_avx2(int n) {
 }
 VEC_FN vf vload_avx2(const float *p) { return _mm256_loadu_ps(p); }
 VEC_FN void vstore_avx2(float *p, vf v) { _mm256_storeu_ps(p, v); }
+VEC_FN void vstream_avx2(float *p, vf v) { _mm256_stream_ps(p, v); }
 VEC_FN vf vload_n_avx2(const float *p, int n, float fill) {
     __m256i lanes = simd_first_lanes_avx2(n);
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, lanes), _mm256_castsi256_ps(lanes));
@@ -157,6 +165,7 @@ VEC_FN vf simd_pow2_avx2(vf k) {
 
 VEC_FN vf vload_portable(const float *p) { return *p; }
 VEC_FN void vstore_portable(float *p, vf v) { *p = v; }
+VEC_FN void vstream_portable(float *p, vf v) { *p = v; }
 VEC_FN vf vload_n_portable(const float *p, int n, float fill) { return n > 0 ? *p : fill; }
 VEC_FN void vstore_n_portable(float *p, vf v, int n) { if (n > 0) *p = v; }
 VEC_FN vf vset1_portable(float a) { return a; }
@@ -186,6 +195,8 @@ VEC_FN vf simd_pow2_portable(vf k) {
 
 #define vload VEC(vload)
 #define vstore VEC(vstore)
+#define vstream VEC(vstream)
+#define vput VEC(vput)
 #define vload_n VEC(vload_n)
 #define vstore_n VEC(vstore_n)
 #define vset1 VEC(vset1)
@@ -208,6 +219,11 @@ VEC_FN vf simd_pow2_portable(vf k) {
 
 VEC_FN vf VEC(vload_k)(const float *p, int lanes, float fill) {
     return lanes == VW ? vload(p) : vload_n(p, lanes, fill);
+}
+
+VEC_FN void VEC(vput)(float *p, vf v, bool stream) {
+    if (stream) vstream(p, v);
+    else vstore(p, v);
 }
 
 VEC_FN void VEC(vstore_k)(float *p, vf v, int lanes) {

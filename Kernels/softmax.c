@@ -4,6 +4,7 @@
 // The row kernels live in softmax_paths.h, compiled once per ISA path; rows are independent, so
 // threads split them and the result does not depend on the thread count.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -22,19 +23,30 @@
 #include "softmax_paths.h"
 #endif
 
-typedef void (*forward_row)(float *, const float *, int, int, float, size_t);
-typedef void (*backward_row)(float *, const float *, const float *, int, float);
+typedef void (*forward_row)(float *, const float *, int, int, float, size_t, float *);
+typedef void (*backward_row)(float *, const float *, const float *, int, float, size_t);
 static const forward_row forward_row_paths[3] = POINTWISE_PATHS(softmax_forward_row);
 static const backward_row backward_row_paths[3] = POINTWISE_PATHS(softmax_backward_row);
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale) {
     const forward_row row_kernel = forward_row_paths[swl_isa_active()];
     const size_t rows = (size_t)BH * (size_t)T;
-    SWL_PARALLEL_FOR
-    for (size_t row = 0; row < rows; row++) {
-        size_t offset = row * (size_t)T;
-        size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;  // prefetch stays inside the buffers
-        row_kernel(probs + offset, scores + offset, (int)(row % (size_t)T), T, scale, ahead);
+    const bool stream = swl_should_stream(rows * (size_t)T * sizeof(float));
+#pragma omp parallel
+    {
+        // A streamed row is built in this thread's scratch row first (NULL if malloc fails:
+        // the row is then built in place, with the same result).
+        float *scratch = stream ? malloc(sizeof(float) * (size_t)T) : NULL;
+#pragma omp for schedule(static)
+        for (size_t row = 0; row < rows; row++) {
+            size_t offset = row * (size_t)T;
+            size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;  // prefetch stays inside the buffers
+            row_kernel(probs + offset, scores + offset, (int)(row % (size_t)T), T, scale, ahead, scratch);
+        }
+        if (scratch != NULL) {
+            free(scratch);
+            swl_stream_fence();
+        }
     }
 }
 
@@ -45,6 +57,7 @@ void swl_causal_softmax_backward(float *dscores, const float *dprobs, const floa
     SWL_PARALLEL_FOR
     for (size_t row = 0; row < rows; row++) {
         size_t offset = row * (size_t)T;
-        row_kernel(dscores + offset, dprobs + offset, probs + offset, (int)(row % (size_t)T), scale);
+        size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;
+        row_kernel(dscores + offset, dprobs + offset, probs + offset, (int)(row % (size_t)T), scale, ahead);
     }
 }

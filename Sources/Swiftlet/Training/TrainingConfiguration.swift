@@ -211,7 +211,9 @@ extension TrainingConfiguration {
     /// - `shakespeare-char`: nanoGPT's `train_shakespeare_char.py` (6 layers, 6 heads, 384 wide,
     ///   block 256, batch 64, dropout 0.2, 5,000 steps, eval every 250 over 200 batches).
     public static func preset(named name: String) throws -> Layer {
-        let characterModel: Layer = ["tokenizer": "char", "bias": false, "beta2": 0.99, "lr": 1e-3, "min_lr": 1e-4, "warmup": 100]
+        // nanoGPT's GPT: no biases and the exact (erf) GELU of `nn.GELU()`.
+        let characterModel: Layer = ["tokenizer": "char", "bias": false, "activation": "gelu_erf",
+                                     "beta2": 0.99, "lr": 1e-3, "min_lr": 1e-4, "warmup": 100]
         switch name {
         case "tiny":
             return characterModel.merging([

@@ -144,6 +144,11 @@ public final class TrainingRun {
             }
         }
         if lastEvaluatedStep != step && step > initialStep { try evaluate(log: log, onEvent: onEvent) }
+        // A run with nothing to train (`--steps 0`) still leaves its initial state to sample from,
+        // resume or compare with another implementation.
+        if step == initialStep && !FileManager.default.fileExists(atPath: directory.last.path) {
+            try saveCheckpoint(onEvent)
+        }
         return .completed(step: step)
     }
 

@@ -85,13 +85,17 @@ struct TrainCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         let medianRate = tokensPerSecond.sorted()[safe: tokensPerSecond.count / 2] ?? 0
         switch outcome {
+        case .completed(let step) where tokensPerSecond.isEmpty:
+            print("nothing to train: the run is at step \(step) and --steps is \(configuration.steps)")
         case .completed(let step):
             print(String(format: "done: step %d in %@, median %@ tokens/s", step, ProgressBar.duration(seconds), formatCount(Int(medianRate))))
             if let best = run.bestValidationLoss { print(String(format: "best val loss %.4f", best)) }
         case .interrupted(let step):
             print("interrupted at step \(step): saved \(run.directory.last.path); continue with --resume --out \(output.path)")
         }
-        print("checkpoints: \(run.directory.last.path), \(run.directory.best.path); metrics: \(output.appendingPathComponent("metrics.jsonl").path); curve: \(output.appendingPathComponent("loss.png").path)")
+        let written = [run.directory.last, run.directory.best, output.appendingPathComponent("metrics.jsonl"),
+                       output.appendingPathComponent("loss.png")].filter { FileManager.default.fileExists(atPath: $0.path) }
+        print("wrote: " + written.map(\.path).joined(separator: ", "))
         if case .interrupted = outcome { throw ExitCode(130) }
     }
 }

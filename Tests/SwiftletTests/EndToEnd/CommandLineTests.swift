@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    /// `--steps 0` saves the initial model (to compare with another implementation, or to
+    /// resume from), and a run resumed from it is the run that never stopped.
+    @Test func zeroStepsSavesTheInitialModel() throws {
+        let straightDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(straightDirectory) {} }  // keep the folder until the test ends
+        let initialDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(initialDirectory) {} }
+        let (straight, initial) = (straightDirectory.url, initialDirectory.url)
+        let created = try CommandLineTool.run(["train"] + tinyModel + ["--steps", "0", "--out", initial.path])
+        #expect(created.status == 0, "\(created.error)")
+        #expect(created.output.contains("nothing to train"))
+        #expect(FileManager.default.fileExists(atPath: initial.appendingPathComponent("last.safetensors").path))
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "3", "--out", straight.path]).status == 0)
+        let resumed = try CommandLineTool.run(["train", "--resume", "--steps", "3", "--out", initial.path])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        #expect(try losses(initial) == losses(straight))
+    }
+
     @Test func sampleIsStreamedAndReproducible() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Swiftlet
+import SwiftletKernels
 
 @Suite("Activation kernels", .serialized) struct ActivationTests {
     @Test func geluGoldenOnEveryPath() throws {
@@ -91,6 +92,29 @@ import Swiftlet
                 // The backward applies the forward's mask.
                 let dx = try Kernels.dropoutBackward(outputGradient: x, probability: p, seed: 42).values
                 expectBitwiseEqual(dx, out, "backward mask = forward mask (p = \(p), \(isa))")
+            }
+        }
+    }
+
+    /// Outputs of 8 MiB and more are written with streaming stores: the values must be the ones
+    /// the cached path writes, also from an output that does not start on a vector boundary.
+    @Test func streamedOutputsEqualCachedOnes() throws {
+        var random = TestRandom(seed: 29)
+        let n = 2_300_001  // 9.2 MB: streamed; each half alone is cached
+        let x = random.normals(n, std: 3)
+        let half = n / 2
+        try forEachConfiguration(threads: [2]) { isa, _ in
+            for (name, kernel) in [("tanh", swl_gelu_tanh_forward), ("erf", swl_gelu_erf_forward)] {
+                var streamed = [Float](repeating: .nan, count: n + 1)
+                var cached = [Float](repeating: .nan, count: n + 1)
+                streamed.withUnsafeMutableBufferPointer { out in kernel(out.baseAddress! + 1, x, n) }
+                cached.withUnsafeMutableBufferPointer { out in
+                    x.withUnsafeBufferPointer { input in
+                        kernel(out.baseAddress! + 1, input.baseAddress!, half)
+                        kernel(out.baseAddress! + 1 + half, input.baseAddress! + half, n - half)
+                    }
+                }
+                expectBitwiseEqual(Array(streamed[1...]), Array(cached[1...]), "GELU \(name) streamed on \(isa)")
             }
         }
     }

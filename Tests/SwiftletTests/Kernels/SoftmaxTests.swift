@@ -40,6 +40,25 @@ import Testing
         }
     }
 
+    /// Probabilities of 8 MiB and more are streamed from a scratch row: the values must be the
+    /// ones each plane gets on its own (cached, built in place), zeros above the diagonal included.
+    /// T = 1021 leaves rows off the vector boundary, so the masked head and tail run too.
+    @Test func streamedProbabilitiesEqualCachedOnes() throws {
+        let (bh, t) = (3, 1021)  // 12.5 MB in all, 4.2 MB per plane
+        var random = TestRandom(seed: 17)
+        let scores = random.normals(bh * t * t, std: 3)
+        let plane = t * t
+        try forEachConfiguration(threads: [1, 2]) { isa, threads in
+            let streamed = try Kernels.causalSoftmax(try Tensor(shape: [bh, t, t], values: scores), scale: 0.125).values
+            for m in 0..<bh {
+                let one = try Tensor(shape: [1, t, t], values: Array(scores[(m * plane)..<((m + 1) * plane)]))
+                let cached = try Kernels.causalSoftmax(one, scale: 0.125).values
+                expectBitwiseEqual(Array(streamed[(m * plane)..<((m + 1) * plane)]), cached,
+                                   "plane \(m) streamed on \(isa), \(threads) threads")
+            }
+        }
+    }
+
     @Test func backwardMatchesFiniteDifferences() throws {
         let (bh, t) = (2, 7)
         let scale: Float = 0.7
