@@ -7,7 +7,8 @@
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
 // The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
 // by all threads, before the tiles; the other is packed per tile into per-thread buffers. When
-// both are too big to keep in cache, both are packed per tile.
+// both are too big to keep in cache (dout·W of the LM head), the threads share each K block of
+// B instead and split the rows of C (gemm_shared_b).
 // Every element of C is summed over the same K blocks in the same order whatever the thread
 // count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
 // they decide who computes an element, never how).
@@ -127,20 +128,38 @@ static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
     }
 }
 
+// C[rows×cols] (row stride ldc) += Ap·Bp over kc: straight into C for a whole MR×NR tile, through
+// a zeroed scratch tile for the partial ones at the edges.
+static void run_microkernel(const swl_gemm_path *path, float *c_tile, size_t ldc, const float *a_panel,
+                            const float *b_panel, int kc, int rows, int cols) {
+    const int mr = path->mr, nr = path->nr;
+    if (rows == mr && cols == nr) {
+        path->kernel(c_tile, ldc, a_panel, b_panel, kc);
+        return;
+    }
+    _Alignas(64) float edge[16 * 64];  // one MR×NR tile (mr·nr ≤ 1024)
+    memset(edge, 0, sizeof(float) * (size_t)mr * nr);
+    path->kernel(edge, (size_t)nr, a_panel, b_panel, kc);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) c_tile[(size_t)i * ldc + j] += edge[i * nr + j];
+}
+
+// Sets C rows [i0, i0+m), columns [j0, j0+n) to the bias (or 0) before an overwriting product.
+static void initialize_c(const gemm_plan *plan, int i0, int m, int j0, int n) {
+    for (int i = 0; i < m; i++) {
+        float *row = plan->c + (size_t)(i0 + i) * plan->ldc + j0;
+        if (plan->bias != NULL) memcpy(row, plan->bias + j0, sizeof(float) * (size_t)n);
+        else memset(row, 0, sizeof(float) * (size_t)n);
+    }
+}
+
 // One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
 // ap and bp are this thread's buffers for the operand that is not packed whole.
 static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp) {
     const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
     const size_t ldc = plan->ldc;
-    if (plan->mode == SWL_GEMM_OVERWRITE) {
-        for (int i = 0; i < m; i++) {
-            float *row = plan->c + (size_t)(i0 + i) * ldc + j0;
-            if (plan->bias != NULL) memcpy(row, plan->bias + j0, sizeof(float) * (size_t)n);
-            else memset(row, 0, sizeof(float) * (size_t)n);
-        }
-    }
-    _Alignas(64) float edge[16 * 64];  // one MR×NR tile for partial strips (mr·nr ≤ 1024)
+    if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, i0, m, j0, n);
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
         const float *a_block, *b_block;  // this tile's panels for this K block
@@ -162,15 +181,56 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
             for (int jp = 0; jp < n; jp += nr) {
                 const int cols = SWL_MIN(nr, n - jp);
                 const float *b_panel = b_block + (size_t)jp * kc;
-                float *c_tile = plan->c + (size_t)(i0 + ip) * ldc + j0 + jp;
-                if (rows == mr && cols == nr) {
-                    path->kernel(c_tile, ldc, a_panel, b_panel, kc);
-                } else {
-                    memset(edge, 0, sizeof(float) * (size_t)mr * nr);
-                    path->kernel(edge, (size_t)nr, a_panel, b_panel, kc);
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < cols; j++) c_tile[(size_t)i * ldc + j] += edge[i * nr + j];
-                }
+                run_microkernel(path, plan->c + (size_t)(i0 + ip) * ldc + j0 + jp, ldc, a_panel, b_panel,
+                                kc, rows, cols);
+            }
+        }
+    }
+}
+
+// Every macro tile of C, split statically over the threads; first the whole operand, if any,
+// packed by all of them. ap and bp are this thread's buffers. Runs inside the parallel region.
+static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *ap, float *bp) {
+    if (whole_a || whole_b) pack_whole_operand(plan, whole_a);  // ends with a barrier
+    const int tiles = plan->tiles_m * plan->tiles_n;
+    // Tiles go down a column of C first, so each thread reads a contiguous share of B.
+#pragma omp for schedule(static)
+    for (int t = 0; t < tiles; t++) {
+        int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
+        gemm_tile(plan, i0, SWL_MIN(plan->mc, plan->M - i0), j0, SWL_MIN(plan->nc, plan->N - j0), ap, bp);
+    }
+}
+
+// Both operands too big to pack whole and a long K (dout·W of the LM head: K is the 50k
+// vocabulary): per K block, the threads pack one B block of up to plan->nc columns together,
+// then each runs its own rows of C against it, packing its A rows one MR panel at a time. A and
+// B are each read once per column chunk, where per-tile packing read B once per row of tiles
+// and A once per column of tiles. Two B buffers alternate, so the barrier that ends one block's
+// packing also tells that every thread is done with the block before. ap is this thread's MR
+// panel. Runs inside the parallel region; every thread must call it.
+static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
+    const swl_gemm_path *path = plan->path;
+    const int mr = path->mr, nr = path->nr;
+    const int threads = omp_get_num_threads(), me = omp_get_thread_num();
+    const int share = round_up((plan->M + threads - 1) / threads, mr);
+    const int row0 = SWL_MIN(plan->M, me * share), row1 = SWL_MIN(plan->M, row0 + share);
+    const size_t b_floats = (size_t)plan->kc * plan->nc;
+    int parity = 0;
+    for (int j0 = 0; j0 < plan->N; j0 += plan->nc) {
+        const int n = SWL_MIN(plan->nc, plan->N - j0), panels = (n + nr - 1) / nr;
+        if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, row0, row1 - row0, j0, n);
+        for (int k0 = 0; k0 < plan->K; k0 += plan->kc, parity ^= 1) {
+            const int kc = SWL_MIN(plan->kc, plan->K - k0);
+            float *bp = b_buffers + (size_t)parity * b_floats;
+#pragma omp for schedule(static)
+            for (int q = 0; q < panels; q++)
+                pack_b(path, bp + (size_t)q * nr * kc, plan->b, j0 + q * nr, SWL_MIN(nr, n - q * nr), k0, kc);
+            for (int i0 = row0; i0 < row1; i0 += mr) {
+                const int rows = SWL_MIN(mr, row1 - i0);
+                pack_a(path, ap, plan->a, i0, rows, k0, kc);
+                for (int q = 0; q < panels; q++)
+                    run_microkernel(path, plan->c + (size_t)i0 * plan->ldc + j0 + q * nr, plan->ldc, ap,
+                                    bp + (size_t)q * nr * kc, kc, rows, SWL_MIN(nr, n - q * nr));
             }
         }
     }
@@ -219,8 +279,10 @@ static void release_pack_buffers(float *buffers, int cached) {
 }
 
 // A whole packed operand is worth it only while it stays in the last-level cache; larger
-// operands (dout·W with a 50k vocabulary) are packed per tile from memory instead.
+// operands (dout·W with a 50k vocabulary) are packed per K block from memory instead.
 enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
+// The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
+enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
 
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
@@ -236,24 +298,28 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     // wide row of tiles. Small problems get tiles no larger than they need.
     plan.mc = SWL_MIN(whole_b ? path->mc / 2 : path->mc, round_up(M, path->mr));
     plan.nc = SWL_MIN(whole_b ? path->nc * 4 : path->nc, round_up(N, path->nr));
-    if (!whole_a && !whole_b) {
-        // Both operands come from memory per tile: one wide tile per thread reads A once each.
-        int share = round_up((N + omp_get_max_threads() - 1) / omp_get_max_threads(), path->nr);
-        plan.nc = SWL_MIN(path->nc * 2, SWL_MAX(plan.nc, share));
+    const int shared_b = !whole_a && !whole_b;
+    if (shared_b) {
+        // As many columns as keep the shared B block in L2; the threads split the rows.
+        int fitting = SHARED_B_BLOCK_LIMIT / plan.kc / path->nr * path->nr;
+        plan.nc = SWL_MIN(round_up(N, path->nr), SWL_MAX(path->nr, fitting));
+    } else {
+        // At least two tiles per thread where the columns allow it, so every thread has work.
+        while ((M + plan.mc - 1) / plan.mc * ((N + plan.nc - 1) / plan.nc) < 2 * omp_get_max_threads() &&
+               plan.nc > path->nr)
+            plan.nc = round_up(plan.nc / 2, path->nr);
     }
-    // At least two tiles per thread where the columns allow it, so every thread has work.
-    while ((M + plan.mc - 1) / plan.mc * ((N + plan.nc - 1) / plan.nc) < 2 * omp_get_max_threads() &&
-           plan.nc > path->nr)
-        plan.nc = round_up(plan.nc / 2, path->nr);
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
     const int tiles = plan.tiles_m * plan.tiles_n;
-    const int threads = SWL_MAX(1, SWL_MIN(omp_get_max_threads(), tiles));
+    const int threads = shared_b ? SWL_MAX(1, SWL_MIN(omp_get_max_threads(), (M + path->mr - 1) / path->mr))
+                                 : SWL_MAX(1, SWL_MIN(omp_get_max_threads(), tiles));
 
-    // One allocation: the whole operand, then per-thread buffers for the other one.
-    const size_t whole = whole_a ? a_whole : whole_b ? b_whole : 0;
-    const size_t a_floats = whole_a ? 0 : (size_t)round_up(plan.mc * plan.kc, 16);
-    const size_t b_floats = whole_b ? 0 : (size_t)round_up(plan.nc * plan.kc, 16);
+    // One allocation: the whole operand (or the two shared B blocks), then per-thread buffers
+    // for the other one.
+    const size_t whole = whole_a ? a_whole : whole_b ? b_whole : 2 * (size_t)plan.kc * plan.nc;
+    const size_t a_floats = whole_a ? 0 : (size_t)round_up((shared_b ? path->mr : plan.mc) * plan.kc, 16);
+    const size_t b_floats = whole_b || shared_b ? 0 : (size_t)round_up(plan.nc * plan.kc, 16);
     const size_t per_thread = a_floats + b_floats;
     const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads;
     int cached;
@@ -264,15 +330,9 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
 
 #pragma omp parallel num_threads(threads)
     {
-        if (whole_a || whole_b) pack_whole_operand(&plan, whole_a);  // ends with a barrier
-        float *ap = thread_buffers + per_thread * (size_t)omp_get_thread_num();
-        float *bp = ap + a_floats;
-        // Tiles go down a column of C first, so each thread reads a contiguous share of B.
-#pragma omp for schedule(static)
-        for (int t = 0; t < tiles; t++) {
-            int i0 = (t % plan.tiles_m) * plan.mc, j0 = (t / plan.tiles_m) * plan.nc;
-            gemm_tile(&plan, i0, SWL_MIN(plan.mc, M - i0), j0, SWL_MIN(plan.nc, N - j0), ap, bp);
-        }
+        float *own = thread_buffers + per_thread * (size_t)omp_get_thread_num();
+        if (shared_b) gemm_shared_b(&plan, buffers, own);
+        else gemm_tiles(&plan, whole_a, whole_b, own, own + a_floats);
     }
     release_pack_buffers(buffers, cached);
 }

@@ -175,9 +175,12 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         }
     }
 
-    /// Operands too large to pack whole (over 4M floats each) take the pack-per-tile path.
-    @Test func largeOperandsMatchReferenceAndAreThreadIndependent() throws {
-        let p = LinearProblem(N: 64, C: 66_000, OC: 72, seed: 61)
+    /// Operands too large to pack whole (over 4M floats each) take the shared-B-block path: the
+    /// forward of a 66k-input layer (B stored transposed) and dx of a 66k-output layer like the
+    /// LM head's (B row-major), with row and column counts that leave partial micro-tiles.
+    @Test(arguments: [(N: 64, C: 66_000, OC: 72), (N: 61, C: 72, OC: 66_000)])
+    func largeOperandsMatchReferenceAndAreThreadIndependent(shape: (N: Int, C: Int, OC: Int)) throws {
+        let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 61)
         let reference = (out: p.forward(.reference), gradients: p.gradients(.reference))
         try expectThreadIndependent("linear \(p.label)") {
             let (out, gradients) = (p.forward(.fast), p.gradients(.fast))
