@@ -4,19 +4,8 @@
 #include "internal.h"
 
 // The GELU chunk kernels, once per ISA path: gelu_{tanh,erf}_{forward,backward}_chunk_<path>.
-#define SWL_SIMD_WIDTH 1
-#include "pointwise_simd.h"
-#include "activations_paths.h"
-#if SWL_HAS_X86
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 8
-#include "pointwise_simd.h"
-#include "activations_paths.h"
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 16
-#include "pointwise_simd.h"
-#include "activations_paths.h"
-#endif
+#define SWL_PATHS_HEADER "activations_paths.h"
+#include "pointwise_each_path.h"
 
 // Pointwise loops run over fixed chunks, so which elements a thread gets never changes what
 // is computed for them. Small inputs stay on one thread.

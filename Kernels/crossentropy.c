@@ -4,19 +4,8 @@
 #include "internal.h"
 
 // The row kernels, once per ISA path: crossentropy_row_{logsumexp,sum_exp,add_softmax}_<path>.
-#define SWL_SIMD_WIDTH 1
-#include "pointwise_simd.h"
-#include "crossentropy_paths.h"
-#if SWL_HAS_X86
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 8
-#include "pointwise_simd.h"
-#include "crossentropy_paths.h"
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 16
-#include "pointwise_simd.h"
-#include "crossentropy_paths.h"
-#endif
+#define SWL_PATHS_HEADER "crossentropy_paths.h"
+#include "pointwise_each_path.h"
 
 typedef float (*row_logsumexp)(const float *, int);
 typedef double (*row_sum_exp)(const float *, int, float);

@@ -6,19 +6,8 @@
 #include "internal.h"
 
 // The row kernels, once per ISA path: layernorm_row_{forward,backward}_<path>.
-#define SWL_SIMD_WIDTH 1
-#include "pointwise_simd.h"
-#include "layernorm_paths.h"
-#if SWL_HAS_X86
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 8
-#include "pointwise_simd.h"
-#include "layernorm_paths.h"
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 16
-#include "pointwise_simd.h"
-#include "layernorm_paths.h"
-#endif
+#define SWL_PATHS_HEADER "layernorm_paths.h"
+#include "pointwise_each_path.h"
 
 typedef void (*row_forward)(float *, float *, float *, const float *, const float *, const float *,
                             int, float);

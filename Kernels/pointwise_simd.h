@@ -2,7 +2,7 @@
 // once per ISA path. Define SWL_SIMD_WIDTH as 16 (AVX-512), 8 (AVX2 + FMA) or 1 (portable C),
 // then include this file and a kernel-paths header: the same kernel text becomes
 // name_avx512, name_avx2 or name_portable (see VEC). Include it again with another width for
-// the next path; every name below is redefined.
+// the next path; every name below is redefined. pointwise_each_path.h does the three passes.
 //
 // Vocabulary: vf (a vector of VW floats); vload/vstore; vload_n/vstore_n move only the first n
 // lanes (n < VW) and fill the others with `fill`, so a row's tail is computed exactly like its

@@ -9,19 +9,8 @@
 
 #include "internal.h"
 
-#define SWL_SIMD_WIDTH 1
-#include "pointwise_simd.h"
-#include "softmax_paths.h"
-#if SWL_HAS_X86
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 8
-#include "pointwise_simd.h"
-#include "softmax_paths.h"
-#undef SWL_SIMD_WIDTH
-#define SWL_SIMD_WIDTH 16
-#include "pointwise_simd.h"
-#include "softmax_paths.h"
-#endif
+#define SWL_PATHS_HEADER "softmax_paths.h"
+#include "pointwise_each_path.h"
 
 typedef void (*forward_row)(float *, const float *, int, int, float, size_t, float *);
 typedef void (*backward_row)(float *, const float *, const float *, int, float, size_t);
