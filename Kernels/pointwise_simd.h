@@ -7,7 +7,8 @@
 // Vocabulary: vf (a vector of VW floats); vload/vstore; vload_n/vstore_n move only the first n
 // lanes (n < VW) and fill the others with `fill`, so a row's tail is computed exactly like its
 // body; vset1, vadd, vsub, vmul, vdiv, vfma (a·b + c), vmin/vmax (return b if either is NaN),
-// vsqrt, vsel_gt / vsel_ge (a > b ? x : y), vsum / vhmax (horizontal, fixed order), vexp.
+// vsqrt, vsel_gt / vsel_ge (a > b ? x : y), vsum / vhmax (horizontal, fixed order), vexp and
+// vexp2 (2^t: a kernel that shifts and scales its argument folds log2 e into one FMA).
 // vstream stores an aligned vector past the caches (no read-for-ownership of the line, and no
 // eviction of data that is still wanted); a kernel that streamed calls swl_stream_fence before
 // it returns, so its stores are visible to the thread that reads them next. vput picks vstore or
@@ -54,6 +55,7 @@
 #undef vsum
 #undef vhmax
 #undef vexp
+#undef vexp2
 #undef vload_k
 #undef vstore_k
 #undef valign_head
@@ -213,6 +215,7 @@ VEC_FN vf simd_pow2_portable(vf k) {
 #define vsum VEC(vsum)
 #define vhmax VEC(vhmax)
 #define vexp VEC(vexp)
+#define vexp2 VEC(vexp2)
 #define vload_k VEC(vload_k)
 #define vstore_k VEC(vstore_k)
 #define valign_head VEC(valign_head)
@@ -237,25 +240,40 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
     return SWL_MIN(head, n);
 }
 
-#if VW == 16
-// exp(a) = 2^t with t = a·log2 e split as k + f, k = round(t) and f = t − k ∈ [−½, ½] in one
-// vreduceps; 2^f from Cephes' exp2f polynomial (about 1 ulp), and vscalefps applies 2^k with
-// IEEE overflow to inf and gradual underflow to 0. Rounding t adds a relative error of about
-// |a|·6e-8, the same order as the rounding already in a itself. NaN stays NaN.
-VEC_FN vf VEC(vexp)(vf a) {
-    vf t = vmul(vmax(vset1(-104.0f), vmin(vset1(88.7228391f), a)), vset1(1.44269504088896341f));
-    vf f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    vf k = vsub(t, f);
+// 2^f for f in [−½, ½]: Cephes' exp2f polynomial, about 1 ulp.
+VEC_FN vf VEC(exp2_reduced)(vf f) {
     vf p = vset1(1.535336188319500e-4f);
     p = vfma(p, f, vset1(1.339887440266574e-3f));
     p = vfma(p, f, vset1(9.618437357674640e-3f));
     p = vfma(p, f, vset1(5.550332471162809e-2f));
     p = vfma(p, f, vset1(2.402264791363012e-1f));
     p = vfma(p, f, vset1(6.931472028550421e-1f));
-    p = vfma(p, f, vset1(1.0f));
-    return _mm512_scalef_ps(p, k);
+    return vfma(p, f, vset1(1.0f));
 }
+
+#if VW == 16
+// 2^t = 2^k·2^f with k = round(t) and f = t − k ∈ [−½, ½] from one vreduceps; vscalefps
+// applies 2^k with IEEE overflow to inf and gradual underflow to 0, and vreduceps gives f = 0
+// for ±inf, so no input needs clamping: −inf gives 0, +inf gives inf, NaN stays NaN.
+VEC_FN vf VEC(vexp2)(vf t) {
+    vf f = _mm512_reduce_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_scalef_ps(VEC(exp2_reduced)(f), vsub(t, f));
+}
+
+// exp(a) = 2^(a·log2 e). Rounding the product adds a relative error of about |a|·6e-8, the
+// same order as the rounding already in a itself.
+VEC_FN vf VEC(vexp)(vf a) { return VEC(vexp2)(vmul(a, vset1(1.44269504088896341f))); }
 #else
+// 2^t = 2^k·2^f with k = round(t), f = t − k exact. 2^k is built in the exponent bits, so k
+// stays in [−126, 128]: t ≥ 127.5 gives inf (k = 128 builds inf's bits), t < −126 gives
+// exactly 0 (no subnormals). NaN stays NaN (vmin and vmax return their second operand then).
+VEC_FN vf VEC(vexp2)(vf t) {
+    vf x = vmin(vset1(128.0f), t);
+    vf k = VEC(simd_round)(x);
+    vf e = vmul(VEC(exp2_reduced)(vsub(x, k)), VEC(simd_pow2)(vmax(k, vset1(-126.0f))));
+    return vsel_gt(vset1(-126.0f), x, vset1(0.0f), e);
+}
+
 // exp(a) = 2^k·exp(r) with k = round(a·log2 e) and r = a − k·ln 2 split in two parts
 // (Cody–Waite), |r| ≤ ln2/2, and Cephes' degree-6 polynomial: about 1 ulp. 2^k is built in
 // the exponent bits, so k must stay in [−126, 127]: inputs above 88 give e^88 (finite) and

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Swiftlet
 
@@ -69,6 +70,39 @@ import Swiftlet
             expectClose(forward.losses.values, [expected0, 1.3862944], atol: 1e-4, "large logits on \(isa)")
             let d = try Kernels.crossEntropyBackward(logits: logits, logSumExp: forward.logSumExp, targets: [2, 1])
             #expect(d.values.allSatisfy { $0.isFinite })
+        }
+    }
+
+    /// The forward sums each block against the largest logit before it and rebases when that
+    /// grows: rows whose largest logit comes late, rises block after block, jumps by far more than
+    /// exp's range, or follows a −∞ (masked) first logit, against log-sum-exp in double.
+    @Test func logSumExpWhenTheLargestLogitComesLate() throws {
+        var random = TestRandom(seed: 34)
+        let vocabulary = 5000  // several blocks of the row kernel
+        var rows = [[Float]]()
+        var late = random.normals(vocabulary, std: 1)
+        late[0] = -200
+        late[3500] = 50
+        rows.append(late)
+        rows.append((0..<vocabulary).map { Float($0) * 0.01 })
+        var jump = random.normals(vocabulary, std: 1)
+        jump[2100] = 500
+        rows.append(jump)
+        var masked = random.normals(vocabulary, std: 3)
+        masked[0] = -.infinity
+        rows.append(masked)
+        let logits = try Tensor(shape: [rows.count, vocabulary], values: rows.flatMap { $0 })
+        let expected = rows.map { row -> Float in
+            let top = Double(row.max()!)
+            return Float(top + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - top) }))
+        }
+        try forEachConfiguration(threads: [1, 2]) { isa, threads in
+            let forward = try Kernels.crossEntropy(logits: logits, targets: [1, 2, 3, 4])
+            for (r, (got, want)) in zip(forward.logSumExp.values, expected).enumerated() {
+                #expect(abs(got - want) <= 2e-6 * max(1, abs(want)), "row \(r) on \(isa), \(threads) threads: \(got) vs \(want)")
+            }
+            let d = try Kernels.crossEntropyBackward(logits: logits, logSumExp: forward.logSumExp, targets: [1, 2, 3, 4])
+            #expect(d.values.allSatisfy { $0.isFinite }, "\(isa)")
         }
     }
 
