@@ -7,20 +7,24 @@
 #define GELU_CUBIC 0.044715f
 #define INV_SQRT_2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
-// Beyond |x| = 20 GELU tanh's σ(2u) is exactly 0 or 1 in float; clamping x inside u keeps x³
-// and u′ finite for huge inputs (no inf·0 = NaN in the backward).
+// Beyond |x| = 20 GELU tanh's σ(2u) is exactly 0 or 1 in float; clamping x inside u′ keeps it
+// finite for huge inputs (no inf·0 = NaN in the backward).
 #define GELU_TANH_CLAMP 20.0f
 
-// The logistic σ(2u) = 0.5·(1 + tanh u) of GELU tanh, u = √(2/π)·(x + 0.044715·x³).
-VEC_FN vf VEC(gelu_tanh_sigmoid)(vf x) {
-    vf xc = vmax(vset1(-GELU_TANH_CLAMP), vmin(vset1(GELU_TANH_CLAMP), x));
-    vf inner = vmul(vmul(xc, xc), vset1(GELU_CUBIC));
-    vf minus_2u = vmul(vfma(inner, xc, xc), vset1(-2.0f * GELU_SQRT_2_OVER_PI));
-    return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(minus_2u)));
+// 1 + 2^(−2u·log2 e) for GELU tanh, u = √(2/π)·(x + 0.044715·x³), so that σ(2u) = 0.5·(1 + tanh u)
+// is its inverse. The exponent is x·(A + B·x²) with log2 e folded into A and B. No clamp is
+// needed: for huge |x|, x² = inf sends the exponent to ∓inf, and 2^t to 0 or inf.
+#define GELU_TANH_A (-2.0f * GELU_SQRT_2_OVER_PI * 1.44269504088896341f)
+VEC_FN vf VEC(gelu_tanh_denominator)(vf x) {
+    vf t = vmul(x, vfma(vmul(x, x), vset1(GELU_TANH_A * GELU_CUBIC), vset1(GELU_TANH_A)));
+    return vadd(vset1(1.0f), vexp2(t));
 }
 
-// out = x·σ(2u): no cancellation near 0, exact saturation in both tails.
-VEC_FN vf VEC(gelu_tanh)(vf x) { return vmul(x, VEC(gelu_tanh_sigmoid)(x)); }
+// The logistic σ(2u) = 0.5·(1 + tanh u).
+VEC_FN vf VEC(gelu_tanh_sigmoid)(vf x) { return vdiv(vset1(1.0f), VEC(gelu_tanh_denominator)(x)); }
+
+// out = x·σ(2u) = x / (1 + e^(−2u)): no cancellation near 0, exact saturation in both tails.
+VEC_FN vf VEC(gelu_tanh)(vf x) { return vdiv(x, VEC(gelu_tanh_denominator)(x)); }
 
 // dout·gelu′(x) = dout·(s + 2·x·s·(1 − s)·u′), s = σ(2u), u′ = √(2/π)·(1 + 3·0.044715·x²).
 VEC_FN vf VEC(gelu_tanh_grad)(vf dout, vf x) {

@@ -38,13 +38,14 @@ void swl_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
 // The rows are cut into at most LAYERNORM_MAX_BLOCKS blocks whose size depends only on N. Each
 // block sums its rows' dweight/dbias into its own partial rows, and the partials are added in
 // block order, so the sums do not depend on the thread count.
-enum { LAYERNORM_MAX_BLOCKS = 64, LAYERNORM_MIN_BLOCK_ROWS = 16 };
+enum { LAYERNORM_MAX_BLOCKS = 64, LAYERNORM_MIN_BLOCK_ROWS = 16, LAYERNORM_REDUCE_COLUMNS = 128 };
 
 // Rows [first, end) of the backward; the block's partial dweight is dw and partial dbias is
 // dw + C (NULL without bias).
 static void backward_block(row_backward backward_row, float *dx, float *dw, int has_bias,
                            const float *dout, const float *x, const float *weight,
                            const float *mean, const float *rstd, int first, int end, int C) {
+    memset(dw, 0, (has_bias ? 2 : 1) * (size_t)C * sizeof(float));
     for (int r = first; r < end; r++) {
         size_t o = (size_t)r * (size_t)C;
         backward_row(dx + o, dw, has_bias ? dw + C : NULL, dout + o, x + o, weight, mean[r],
@@ -61,13 +62,12 @@ void swl_layernorm_backward(float *dx, float *dweight, float *dbias, const float
     int rows_per_block = SWL_MAX(LAYERNORM_MIN_BLOCK_ROWS, (N + LAYERNORM_MAX_BLOCKS - 1) / LAYERNORM_MAX_BLOCKS);
     int blocks = (N + rows_per_block - 1) / rows_per_block;
     size_t stride = 2 * (size_t)C;  // a block's partial dweight, then its partial dbias
-    float *partials = calloc((size_t)blocks * stride, sizeof(float));
+    float *partials = malloc((size_t)blocks * stride * sizeof(float));  // each block zeroes its own
     if (partials == NULL) {
         // The same arithmetic one block at a time in one scratch pair: identical results.
         float *scratch = malloc(stride * sizeof(float));
         if (scratch == NULL) abort();
         for (int blk = 0; blk < blocks; blk++) {
-            memset(scratch, 0, stride * sizeof(float));
             backward_block(backward_row, dx, scratch, has_bias, dout, x, weight, mean, rstd,
                            blk * rows_per_block, SWL_MIN(N, (blk + 1) * rows_per_block), C);
             for (int c = 0; c < C; c++) {
@@ -83,15 +83,18 @@ void swl_layernorm_backward(float *dx, float *dweight, float *dbias, const float
         backward_block(backward_row, dx, partials + (size_t)blk * stride, has_bias, dout, x, weight,
                        mean, rstd, blk * rows_per_block, SWL_MIN(N, (blk + 1) * rows_per_block), C);
     }
+    // Each column adds the partials in block order; threads split the columns in runs of
+    // LAYERNORM_REDUCE_COLUMNS, and the block loop sits outside so the columns vectorize.
+    int runs = (C + LAYERNORM_REDUCE_COLUMNS - 1) / LAYERNORM_REDUCE_COLUMNS;
     SWL_PARALLEL_FOR
-    for (int c = 0; c < C; c++) {
-        float w = dweight[c], b = has_bias ? dbias[c] : 0.0f;
+    for (int run = 0; run < runs; run++) {
+        int first = run * LAYERNORM_REDUCE_COLUMNS, count = SWL_MIN(C - first, LAYERNORM_REDUCE_COLUMNS);
         for (int blk = 0; blk < blocks; blk++) {
-            w += partials[(size_t)blk * stride + c];
-            b += partials[(size_t)blk * stride + C + c];
+            const float *partial = partials + (size_t)blk * stride + first;
+            for (int c = 0; c < count; c++) dweight[first + c] += partial[c];
+            if (has_bias)
+                for (int c = 0; c < count; c++) dbias[first + c] += partial[C + c];
         }
-        dweight[c] = w;
-        if (has_bias) dbias[c] = b;
     }
     free(partials);
 }

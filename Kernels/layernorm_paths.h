@@ -14,24 +14,32 @@ VEC_FN void VEC(layernorm_forward_step)(float *out, const float *x, const float 
 // of rows with a large mean), then out = (x − mean)·rstd·w + b. x, out, weight, bias are (C).
 VEC_KERNEL void VEC(layernorm_row_forward)(float *out, float *mean, float *rstd, const float *x,
                                             const float *weight, const float *bias, int C, float eps) {
-    int full = C - C % VW, tail = C - full;
-    vf acc = vset1(0.0f);
-    for (int c = 0; c < full; c += VW) acc = vadd(acc, vload(x + c));
-    if (tail > 0) acc = vadd(acc, vload_n(x + full, tail, 0.0f));
-    float m = vsum(acc) / (float)C;
+    // Four chains per sum: one add after another on a single accumulator waited on its latency.
+    vf a0 = vset1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int c = 0;
+    for (; c + 4 * VW <= C; c += 4 * VW) {
+        a0 = vadd(a0, vload(x + c));
+        a1 = vadd(a1, vload(x + c + VW));
+        a2 = vadd(a2, vload(x + c + 2 * VW));
+        a3 = vadd(a3, vload(x + c + 3 * VW));
+    }
+    for (; c < C; c += VW) a0 = vadd(a0, vload_k(x + c, SWL_MIN(VW, C - c), 0.0f));
+    float m = vsum(vadd(vadd(a0, a1), vadd(a2, a3))) / (float)C;
     vf vm = vset1(m);
-    acc = vset1(0.0f);
-    for (int c = 0; c < full; c += VW) {
-        vf d = vsub(vload(x + c), vm);
-        acc = vfma(d, d, acc);
+    a0 = a1 = a2 = a3 = vset1(0.0f);
+    for (c = 0; c + 4 * VW <= C; c += 4 * VW) {
+        vf d0 = vsub(vload(x + c), vm), d1 = vsub(vload(x + c + VW), vm);
+        vf d2 = vsub(vload(x + c + 2 * VW), vm), d3 = vsub(vload(x + c + 3 * VW), vm);
+        a0 = vfma(d0, d0, a0), a1 = vfma(d1, d1, a1), a2 = vfma(d2, d2, a2), a3 = vfma(d3, d3, a3);
     }
-    if (tail > 0) {
-        vf d = vsub(vload_n(x + full, tail, m), vm);
-        acc = vfma(d, d, acc);
+    for (; c < C; c += VW) {
+        vf d = vsub(vload_k(x + c, SWL_MIN(VW, C - c), m), vm);  // fill lanes give d = 0
+        a0 = vfma(d, d, a0);
     }
+    vf acc = vadd(vadd(a0, a1), vadd(a2, a3));
     float s = 1.0f / sqrtf(vsum(acc) / (float)C + eps);
     // Elementwise from here: peel to the first aligned output vector.
-    int c = (int)valign_head(out, (size_t)C);
+    c = (int)valign_head(out, (size_t)C);
     if (c > 0) VEC(layernorm_forward_step)(out, x, weight, bias, m, s, 0, c);
     for (; c + VW <= C; c += VW) VEC(layernorm_forward_step)(out, x, weight, bias, m, s, c, VW);
     if (c < C) VEC(layernorm_forward_step)(out, x, weight, bias, m, s, c, C - c);
@@ -54,30 +62,39 @@ VEC_FN void VEC(layernorm_backward_step)(float *dx, float *dw, float *db, const 
     vstore_k(dx + c, vadd(vload_k(dx + c, lanes, 0.0f), d), lanes);
 }
 
+// The backward's first-pass sums over columns c…c+lanes: Σ dnorm and Σ dnorm·norm (see below).
+// Fill lanes: w = dout = 0 give dnorm = 0, so they add nothing to either sum.
+VEC_FN void VEC(layernorm_backward_sums)(vf *sum_dnorm, vf *sum_dnorm_norm, const float *dout,
+                                          const float *x, const float *weight, vf vm, vf vs, int c,
+                                          int lanes) {
+    vf norm = vmul(vsub(vload_k(x + c, lanes, 0.0f), vm), vs);
+    vf dnorm = vmul(vload_k(weight + c, lanes, 0.0f), vload_k(dout + c, lanes, 0.0f));
+    *sum_dnorm = vadd(*sum_dnorm, dnorm);
+    *sum_dnorm_norm = vfma(dnorm, norm, *sum_dnorm_norm);
+}
+
 // One row of the backward, with dnorm = w·dout and norm = (x − mean)·rstd:
 // dx += (dnorm − mean(dnorm) − norm·mean(dnorm·norm))·rstd, dw += dout·norm, db += dout.
 // dw and db (NULL: no bias) are the row block's partial sums.
 VEC_KERNEL void VEC(layernorm_row_backward)(float *dx, float *dw, float *db, const float *dout,
                                              const float *x, const float *weight, float mean,
                                              float rstd, int C) {
-    int full = C - C % VW, tail = C - full;
+    // Four chains per sum: one FMA after another on a single accumulator waited on its latency.
     vf vm = vset1(mean), vs = vset1(rstd);
-    vf sum_dnorm = vset1(0.0f), sum_dnorm_norm = vset1(0.0f);
-    for (int c = 0; c < full; c += VW) {
-        vf norm = vmul(vsub(vload(x + c), vm), vs);
-        vf dnorm = vmul(vload(weight + c), vload(dout + c));
-        sum_dnorm = vadd(sum_dnorm, dnorm);
-        sum_dnorm_norm = vfma(dnorm, norm, sum_dnorm_norm);
+    vf sd0 = vset1(0.0f), sd1 = sd0, sd2 = sd0, sd3 = sd0, sn0 = sd0, sn1 = sd0, sn2 = sd0, sn3 = sd0;
+    int c = 0;
+    for (; c + 4 * VW <= C; c += 4 * VW) {
+        VEC(layernorm_backward_sums)(&sd0, &sn0, dout, x, weight, vm, vs, c, VW);
+        VEC(layernorm_backward_sums)(&sd1, &sn1, dout, x, weight, vm, vs, c + VW, VW);
+        VEC(layernorm_backward_sums)(&sd2, &sn2, dout, x, weight, vm, vs, c + 2 * VW, VW);
+        VEC(layernorm_backward_sums)(&sd3, &sn3, dout, x, weight, vm, vs, c + 3 * VW, VW);
     }
-    if (tail > 0) {
-        vf norm = vmul(vsub(vload_n(x + full, tail, mean), vm), vs);
-        vf dnorm = vmul(vload_n(weight + full, tail, 0.0f), vload_n(dout + full, tail, 0.0f));
-        sum_dnorm = vadd(sum_dnorm, dnorm);
-        sum_dnorm_norm = vfma(dnorm, norm, sum_dnorm_norm);
-    }
+    for (; c < C; c += VW) VEC(layernorm_backward_sums)(&sd0, &sn0, dout, x, weight, vm, vs, c, SWL_MIN(VW, C - c));
+    vf sum_dnorm = vadd(vadd(sd0, sd1), vadd(sd2, sd3));
+    vf sum_dnorm_norm = vadd(vadd(sn0, sn1), vadd(sn2, sn3));
     vf dnorm_mean = vset1(vsum(sum_dnorm) / (float)C);
     vf dnorm_norm_mean = vset1(vsum(sum_dnorm_norm) / (float)C);
-    int c = (int)valign_head(dx, (size_t)C);
+    c = (int)valign_head(dx, (size_t)C);
     if (c > 0) VEC(layernorm_backward_step)(dx, dw, db, dout, x, weight, mean, rstd, dnorm_mean, dnorm_norm_mean, 0, c);
     for (; c + VW <= C; c += VW)
         VEC(layernorm_backward_step)(dx, dw, db, dout, x, weight, mean, rstd, dnorm_mean, dnorm_norm_mean, c, VW);

@@ -37,25 +37,26 @@ VEC_KERNEL void VEC(softmax_forward_row)(float *p, const float *s, int i, int T,
     for (; j + VW <= n; j += VW) m = vmax(vmul(vscale, vload(s + j)), m);
     if (j < n) m = vmax(vmul(vscale, vload_n(s + j, n - j, -INFINITY)), m);
 
-    // exp and its sum in one pass; two chains keep exps in flight.
+    // exp and its sum in one pass; two chains keep exps in flight. exp(scale·s − max) is taken
+    // as 2^(s·scale·log2 e − max·log2 e): one FMA (the sum absorbs the shift's rounding).
     float *e = scratch != NULL ? scratch : p;
-    const vf shift = vset1(-vhmax(m));
+    const vf scale2 = vset1(scale * 1.44269504088896341f), shift = vset1(-vhmax(m) * 1.44269504088896341f);
     vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
     for (j = 0; j + 2 * VW <= n; j += 2 * VW) {
-        vf e0 = vexp(vfma(vscale, vload(s + j), shift));
-        vf e1 = vexp(vfma(vscale, vload(s + j + VW), shift));
+        vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
+        vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
         vstore(e + j, e0);
         vstore(e + j + VW, e1);
         sum0 = vadd(sum0, e0);
         sum1 = vadd(sum1, e1);
     }
     for (; j + VW <= n; j += VW) {
-        vf x = vexp(vfma(vscale, vload(s + j), shift));
+        vf x = vexp2(vfma(scale2, vload(s + j), shift));
         vstore(e + j, x);
         sum0 = vadd(sum0, x);
     }
     if (j < n) {  // the fill lanes give exp(−∞) = 0
-        vf x = vexp(vfma(vscale, vload_n(s + j, n - j, -INFINITY), shift));
+        vf x = vexp2(vfma(scale2, vload_n(s + j, n - j, -INFINITY), shift));
         vstore_n(e + j, x, n - j);
         sum1 = vadd(sum1, x);
     }
