@@ -14,7 +14,7 @@
 // 1 + 2^(−2u·log2 e) for GELU tanh, u = √(2/π)·(x + 0.044715·x³), so that σ(2u) = 0.5·(1 + tanh u)
 // is its inverse. The exponent is x·(A + B·x²) with log2 e folded into A and B. No clamp is
 // needed: for huge |x|, x² = inf sends the exponent to ∓inf, and 2^t to 0 or inf.
-#define GELU_TANH_A (-2.0f * GELU_SQRT_2_OVER_PI * 1.44269504088896341f)
+#define GELU_TANH_A (-2.0f * GELU_SQRT_2_OVER_PI * SWL_LOG2E)
 VEC_FN vf VEC(gelu_tanh_denominator)(vf x) {
     vf t = vmul(x, vfma(vmul(x, x), vset1(GELU_TANH_A * GELU_CUBIC), vset1(GELU_TANH_A)));
     return vadd(vset1(1.0f), vexp2(t));

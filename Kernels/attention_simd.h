@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "internal.h"
+
 #define SWL_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /// exp(x) within about 1 ulp for −87 ≤ x ≤ 88 (0.99 ulp measured over every float there on the
@@ -21,7 +23,7 @@ SWL_ALWAYS_INLINE float swl_exp(float x) {
     float clamped = x < underflow ? underflow : (x > 88.0f ? 88.0f : x);
     // n = round(x·log2 e) by the add-and-subtract trick (exact for |n| < 2^22).
     const float magic = 12582912.0f;  // 1.5·2^23
-    float n = (clamped * 1.44269504088896341f + magic) - magic;
+    float n = (clamped * SWL_LOG2E + magic) - magic;
     float r = clamped - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float poly = 1.9875691500e-4f;

@@ -4,7 +4,6 @@
 // in a fixed order.
 
 #define CROSSENTROPY_BLOCK 1024
-#define CROSSENTROPY_LOG2E 1.44269504088896341f
 // Logits are prefetched this far (floats) ahead of the exps: the hardware prefetcher alone
 // left the single pass waiting on memory (1.15× slower on one thread).
 #define CROSSENTROPY_PREFETCH_AHEAD 2048
@@ -15,9 +14,17 @@
 // exp(x − shift) is computed as 2^(x·log2 e + offset), offset = −shift·log2 e rounded to a
 // float: one FMA. That is exactly exp(x − effective shift), up to the same rounding of the
 // product exp itself would make, and the effective shift is known in double.
-VEC_FN float VEC(crossentropy_offset)(float shift) { return -shift * CROSSENTROPY_LOG2E; }
+VEC_FN float VEC(crossentropy_offset)(float shift) { return -shift * SWL_LOG2E; }
 VEC_FN double VEC(crossentropy_effective_shift)(float offset) {
-    return -(double)offset / (double)CROSSENTROPY_LOG2E;
+    return -(double)offset / (double)SWL_LOG2E;
+}
+
+// Moves a running Σ exp(x − shift) onto a larger shift.
+VEC_FN void VEC(crossentropy_rebase)(double *total, float *shift, float *offset, float larger_shift) {
+    float larger = VEC(crossentropy_offset)(larger_shift);
+    *total *= exp(VEC(crossentropy_effective_shift)(*offset) - VEC(crossentropy_effective_shift)(larger));
+    *shift = larger_shift;
+    *offset = larger;
 }
 
 // Σ 2^(row[j]·log2 e + offset) over j in [start, end), one block, in float vectors, and (if
@@ -25,7 +32,7 @@ VEC_FN double VEC(crossentropy_effective_shift)(float offset) {
 // chains keep enough exps in flight to hide their latency.
 VEC_FN float VEC(crossentropy_block_sum_exp)(const float *row, int start, int end, float offset,
                                              float *max) {
-    const vf log2e = vset1(CROSSENTROPY_LOG2E), voffset = vset1(offset);
+    const vf log2e = vset1(SWL_LOG2E), voffset = vset1(offset);
     vf acc0 = vset1(0.0f), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = start;
@@ -69,16 +76,12 @@ VEC_KERNEL float VEC(crossentropy_row_logsumexp)(const float *row, int V) {
         float block_max;
         float sum = VEC(crossentropy_block_sum_exp)(row, start, end, offset, &block_max);
         if (block_max > shift + CROSSENTROPY_HEADROOM) {
-            float larger = VEC(crossentropy_offset)(block_max);
-            total *= exp(VEC(crossentropy_effective_shift)(offset) - VEC(crossentropy_effective_shift)(larger));
-            shift = block_max, offset = larger;
+            VEC(crossentropy_rebase)(&total, &shift, &offset, block_max);
             sum = VEC(crossentropy_block_sum_exp)(row, start, end, offset, NULL);
         }
         total += (double)sum;
         if (block_max > shift) {
-            float larger = VEC(crossentropy_offset)(block_max);
-            total *= exp(VEC(crossentropy_effective_shift)(offset) - VEC(crossentropy_effective_shift)(larger));
-            shift = block_max, offset = larger;
+            VEC(crossentropy_rebase)(&total, &shift, &offset, block_max);
         }
     }
     return (float)(VEC(crossentropy_effective_shift)(offset) + log(total));
@@ -97,7 +100,7 @@ VEC_KERNEL double VEC(crossentropy_row_sum_exp)(const float *row, int V, float s
 // drow[j] += scale·exp(row[j] − shift) over V logits.
 VEC_KERNEL void VEC(crossentropy_row_add_softmax)(float *drow, const float *row, int V, float shift,
                                                    float scale) {
-    const vf log2e = vset1(CROSSENTROPY_LOG2E), voffset = vset1(VEC(crossentropy_offset)(shift));
+    const vf log2e = vset1(SWL_LOG2E), voffset = vset1(VEC(crossentropy_offset)(shift));
     const vf vscale = vset1(scale);
     int j = (int)valign_head(drow, (size_t)V);  // elementwise: peel to aligned stores
     if (j > 0) {

@@ -35,6 +35,8 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 
 #define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))
+// log2 e as a float: exp(a) = 2^(a·log2 e), the form every kernel's exp takes.
+#define SWL_LOG2E 1.44269504088896341f
 
 // An output this large is written with streaming stores (vstream in pointwise_simd.h): it will
 // not stay in a 32 MiB L3 beside its inputs anyway, and a normal store first reads every line

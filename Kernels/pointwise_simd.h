@@ -262,7 +262,7 @@ VEC_FN vf VEC(vexp2)(vf t) {
 
 // exp(a) = 2^(a·log2 e). Rounding the product adds a relative error of about |a|·6e-8, the
 // same order as the rounding already in a itself.
-VEC_FN vf VEC(vexp)(vf a) { return VEC(vexp2)(vmul(a, vset1(1.44269504088896341f))); }
+VEC_FN vf VEC(vexp)(vf a) { return VEC(vexp2)(vmul(a, vset1(SWL_LOG2E))); }
 #else
 // 2^t = 2^k·2^f with k = round(t), f = t − k exact. 2^k is built in the exponent bits, so k
 // stays in [−126, 128]: t ≥ 127.5 gives inf (k = 128 builds inf's bits), t < −126 gives
@@ -284,7 +284,7 @@ VEC_FN vf VEC(vexp)(vf a) {
 #else
     vf x = vmin(vset1(88.0f), a);
 #endif
-    vf k = VEC(simd_round)(vmul(x, vset1(1.44269504088896341f)));
+    vf k = VEC(simd_round)(vmul(x, vset1(SWL_LOG2E)));
     vf r = vfma(k, vset1(-0.693359375f), x);
     r = vfma(k, vset1(2.12194440e-4f), r);
     vf p = vset1(1.9875691500e-4f);

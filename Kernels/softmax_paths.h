@@ -40,7 +40,7 @@ VEC_KERNEL void VEC(softmax_forward_row)(float *p, const float *s, int i, int T,
     // exp and its sum in one pass; two chains keep exps in flight. exp(scale·s − max) is taken
     // as 2^(s·scale·log2 e − max·log2 e): one FMA (the sum absorbs the shift's rounding).
     float *e = scratch != NULL ? scratch : p;
-    const vf scale2 = vset1(scale * 1.44269504088896341f), shift = vset1(-vhmax(m) * 1.44269504088896341f);
+    const vf scale2 = vset1(scale * SWL_LOG2E), shift = vset1(-vhmax(m) * SWL_LOG2E);
     vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
     for (j = 0; j + 2 * VW <= n; j += 2 * VW) {
         vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
