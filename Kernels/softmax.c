@@ -12,29 +12,32 @@
 #define SWL_PATHS_HEADER "softmax_paths.h"
 #include "pointwise_each_path.h"
 
-typedef void (*forward_row)(float *, const float *, int, int, float, size_t, float *);
+typedef void (*forward_rows)(float *, const float *, size_t, size_t, size_t, int, float);
+typedef void (*forward_rows_streamed)(float *, const float *, size_t, size_t, size_t, int, float, float *);
 typedef void (*backward_row)(float *, const float *, const float *, int, float, size_t);
-static const forward_row forward_row_paths[3] = POINTWISE_PATHS(softmax_forward_row);
+static const forward_rows forward_rows_paths[3] = POINTWISE_PATHS(softmax_forward_rows);
+static const forward_rows_streamed forward_rows_streamed_paths[3] = POINTWISE_PATHS(softmax_forward_rows_streamed);
 static const backward_row backward_row_paths[3] = POINTWISE_PATHS(softmax_backward_row);
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale) {
-    const forward_row row_kernel = forward_row_paths[swl_isa_active()];
+    const int isa = swl_isa_active();
     const size_t rows = (size_t)BH * (size_t)T;
     const bool stream = swl_should_stream(rows * (size_t)T * sizeof(float));
 #pragma omp parallel
     {
-        // A streamed row is built in this thread's scratch row first (NULL if malloc fails:
-        // the row is then built in place, with the same result).
-        float *scratch = stream ? malloc(sizeof(float) * (size_t)T) : NULL;
-#pragma omp for schedule(static)
-        for (size_t row = 0; row < rows; row++) {
-            size_t offset = row * (size_t)T;
-            size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;  // prefetch stays inside the buffers
-            row_kernel(probs + offset, scores + offset, (int)(row % (size_t)T), T, scale, ahead, scratch);
-        }
+        // Each thread takes one contiguous run of rows, so a streamed run can carry a row's
+        // output over into the next row's pass (see softmax_paths.h).
+        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
+        const size_t first = rows * thread / threads, end = rows * (thread + 1) / threads;
+        // Two scratch rows per thread (NULL if malloc fails: the rows are then built in place,
+        // with the same result).
+        float *scratch = stream ? malloc(2 * sizeof(float) * (size_t)T) : NULL;
         if (scratch != NULL) {
+            forward_rows_streamed_paths[isa](probs, scores, first, end, rows, T, scale, scratch);
             free(scratch);
             swl_stream_fence();
+        } else {
+            forward_rows_paths[isa](probs, scores, first, end, rows, T, scale);
         }
     }
 }

@@ -10,39 +10,46 @@ VEC_FN vf VEC(softmax_normalized)(const float *e, int j, int n, vf inverse) {
     return vmul(vload_n(e + j, n - j, 0.0f), inverse);
 }
 
-// p[j] = exp(scale·s[j] − max) / Σ_{j'≤i} exp(scale·s[j'] − max) for j ≤ i, and 0 for i < j < T.
-// `ahead` is how far (in floats) the row two rows on lies, or 0 on the last two rows: its
-// scores are prefetched, which the hardware prefetcher alone did too late (one thread waited
-// on memory, 1.5× slower at T=1024). With a `scratch` row of T floats the exps are kept there
-// and p is written once, streamed past the caches (for outputs too big to stay cached);
-// without, they are kept in p itself, whose lines are then prefetched too.
-VEC_KERNEL void VEC(softmax_forward_row)(float *p, const float *s, int i, int T, float scale,
-                                         size_t ahead, float *scratch) {
-    const int n = i + 1;
-    for (int j = 0; j < T; j += 16) {
-        if (j < n + 2) __builtin_prefetch(s + j + ahead);
-        if (scratch == NULL) __builtin_prefetch(p + j + ahead, 1);
+// Prefetches the 64-byte lines that start in a[j, j + count), `ahead` floats on (0: none), for
+// reading or, with `write`, for writing. Issued a few lines at a time from inside a row's loops:
+// a whole row's worth at once fills the core's queue of outstanding misses and stalls the loads
+// the loop itself is waiting for.
+VEC_FN void VEC(softmax_prefetch_span)(const float *a, int j, int count, size_t ahead, bool write) {
+    if (ahead == 0) return;
+    for (int k = (j + 15) & ~15; k < j + count; k += 16) {
+        if (write) __builtin_prefetch(a + k + ahead, 1);
+        else __builtin_prefetch(a + k + ahead);
     }
+}
+
+// max_j scale·s[j] over the row's n scores, prefetching the scores of the row `ahead` floats on
+// (i + 3 of them) as it goes. Four chains: one vmax after another would wait on its latency for
+// every vector.
+VEC_FN float VEC(softmax_row_max)(const float *s, int n, float scale, size_t ahead) {
     const vf vscale = vset1(scale);
-    // Four chains: one vmax after another would wait on its latency for every vector.
     vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = 0;
     for (; j + 4 * VW <= n; j += 4 * VW) {
+        VEC(softmax_prefetch_span)(s, j, 4 * VW, ahead, false);
         m0 = vmax(vmul(vscale, vload(s + j)), m0);
         m1 = vmax(vmul(vscale, vload(s + j + VW)), m1);
         m2 = vmax(vmul(vscale, vload(s + j + 2 * VW)), m2);
         m3 = vmax(vmul(vscale, vload(s + j + 3 * VW)), m3);
     }
+    VEC(softmax_prefetch_span)(s, j, n + 2 - j, ahead, false);
     vf m = vmax(vmax(m0, m1), vmax(m2, m3));
     for (; j + VW <= n; j += VW) m = vmax(vmul(vscale, vload(s + j)), m);
     if (j < n) m = vmax(vmul(vscale, vload_n(s + j, n - j, -INFINITY)), m);
+    return vhmax(m);
+}
 
-    // exp and its sum in one pass; two chains keep exps in flight. exp(scale·s − max) is taken
-    // as 2^(s·scale·log2 e − max·log2 e): one FMA (the sum absorbs the shift's rounding).
-    float *e = scratch != NULL ? scratch : p;
-    const vf scale2 = vset1(scale * SWL_LOG2E), shift = vset1(-vhmax(m) * SWL_LOG2E);
-    vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
-    for (j = 0; j + 2 * VW <= n; j += 2 * VW) {
+// The row's exps from vector j on: e[j…n) = exp(scale·s − max), taken as
+// 2^(s·scale·log2 e − max·log2 e) in one FMA (the sum absorbs the shift's rounding), and the sum
+// of all n of them, given the two partial sums of the vectors before j. Whole vector pairs go to
+// the two chains, a last whole vector to the first, the partial tail to the second.
+VEC_FN float VEC(softmax_exps_from)(float *e, const float *s, int j, int n, vf scale2, vf shift,
+                                    vf sum0, vf sum1) {
+    for (; j + 2 * VW <= n; j += 2 * VW) {
         vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
         vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
         vstore(e + j, e0);
@@ -60,43 +67,112 @@ VEC_KERNEL void VEC(softmax_forward_row)(float *p, const float *s, int i, int T,
         vstore_n(e + j, x, n - j);
         sum1 = vadd(sum1, x);
     }
-    const vf inverse = vset1(1.0f / vsum(vadd(sum0, sum1)));
-    if (scratch == NULL) {
-        for (j = 0; j + VW <= n; j += VW) vstore(p + j, vmul(vload(p + j), inverse));
-        if (j < n) vstore_n(p + j, vmul(vload_n(p + j, n - j, 0.0f), inverse), n - j);
-        memset(p + n, 0, sizeof(float) * (size_t)(T - n));
-        return;
-    }
-    // Streamed: masked stores up to the first aligned vector and after the last, whole aligned
-    // vectors (the zeros above the diagonal included) in between.
-    j = (int)valign_head(p, (size_t)T);
-    if (j > 0) vstore_n(p, VEC(softmax_normalized)(e, 0, n, inverse), j);
+    return vsum(vadd(sum0, sum1));
+}
+
+// Streams the whole aligned vectors of output row p (T floats) from element j on, then its tail:
+// p = e·inverse below the diagonal (n exps) and 0 above it.
+VEC_FN void VEC(softmax_stream_from)(float *p, const float *e, int j, int n, int T, vf inverse) {
     for (; j + VW <= T; j += VW) vstream(p + j, VEC(softmax_normalized)(e, j, n, inverse));
     if (j < T) vstore_n(p + j, VEC(softmax_normalized)(e, j, n, inverse), T - j);
 }
 
+// p[j] = exp(scale·s[j] − max) / Σ_{j'≤i} exp(scale·s[j'] − max) for j ≤ i, and 0 for i < j < T,
+// for rows [first, end) of the (rows, T) matrices, each row i = row mod T of its plane, built in
+// place (for outputs that stay in cache).
+VEC_KERNEL void VEC(softmax_forward_rows)(float *probs, const float *scores, size_t first, size_t end,
+                                          size_t rows, int T, float scale) {
+    const vf scale2 = vset1(scale * SWL_LOG2E);
+    for (size_t row = first; row < end; row++) {
+        const float *s = scores + row * (size_t)T;
+        float *p = probs + row * (size_t)T;
+        const int n = (int)(row % (size_t)T) + 1;
+        const size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;  // prefetch stays inside the buffers
+        VEC(softmax_prefetch_span)(p, 0, T, ahead, true);
+        const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
+        const vf inverse = vset1(1.0f / VEC(softmax_exps_from)(p, s, 0, n, scale2, shift, vset1(0.0f), vset1(0.0f)));
+        int j = 0;
+        for (; j + VW <= n; j += VW) vstore(p + j, vmul(vload(p + j), inverse));
+        if (j < n) vstore_n(p + j, vmul(vload_n(p + j, n - j, 0.0f), inverse), n - j);
+        memset(p + n, 0, sizeof(float) * (size_t)(T - n));
+    }
+}
+
+// The same rows for outputs too big to stay cached: written once, streamed past the caches, and
+// software-pipelined so the memory writes never pause. Row r's exps go to one of two scratch
+// rows (2·T floats) and are scaled and streamed out while row r+1's exps are taken; the last
+// row's after the loop. Each row's values are exactly those of softmax_forward_rows.
+VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *scores, size_t first,
+                                                   size_t end, size_t rows, int T, float scale,
+                                                   float *scratch) {
+    const vf scale2 = vset1(scale * SWL_LOG2E);
+    float *pending = NULL;  // the previous row's output, still to be written
+    const float *pending_e = NULL;
+    int pending_n = 0;
+    vf pending_inverse = vset1(0.0f);
+    for (size_t row = first; row < end; row++) {
+        const float *s = scores + row * (size_t)T;
+        float *p = probs + row * (size_t)T;
+        const int n = (int)(row % (size_t)T) + 1;
+        float *e = scratch + (row % 2) * (size_t)T;
+        const size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;
+        const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
+        vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
+        int j = 0, out = 0;
+        if (pending != NULL) {
+            // Masked stores up to the pending row's first aligned vector, then one aligned output
+            // vector per exp vector, so the stores spread over the exp pass.
+            out = (int)valign_head(pending, (size_t)T);
+            if (out > 0) vstore_n(pending, VEC(softmax_normalized)(pending_e, 0, pending_n, pending_inverse), out);
+            for (; j + 2 * VW <= n && out + 2 * VW <= T; j += 2 * VW, out += 2 * VW) {
+                vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
+                vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
+                vstore(e + j, e0);
+                vstore(e + j + VW, e1);
+                sum0 = vadd(sum0, e0);
+                sum1 = vadd(sum1, e1);
+                vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
+                vstream(pending + out + VW, VEC(softmax_normalized)(pending_e, out + VW, pending_n, pending_inverse));
+            }
+        }
+        const float sum = VEC(softmax_exps_from)(e, s, j, n, scale2, shift, sum0, sum1);
+        if (pending != NULL) VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
+        pending = p;
+        pending_e = e;
+        pending_n = n;
+        pending_inverse = vset1(1.0f / sum);
+    }
+    if (pending == NULL) return;
+    int out = (int)valign_head(pending, (size_t)T);
+    if (out > 0) vstore_n(pending, VEC(softmax_normalized)(pending_e, 0, pending_n, pending_inverse), out);
+    VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
+}
+
 // ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i; dp above the diagonal is never read.
-// The three rows two rows on (`ahead` floats, 0 on the last two rows) are prefetched: each row
-// is a short run of its own, which the hardware prefetcher picks up too late.
+// The three rows two rows on (`ahead` floats, 0 on the last two rows; i + 3 long) are prefetched
+// as the loops go: each row is a short run of its own, which the hardware prefetcher picks up
+// too late.
 VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const float *p, int i,
                                           float scale, size_t ahead) {
     const int n = i + 1;
-    for (int j = 0; j < n + 2; j += 16) {
-        __builtin_prefetch(p + j + ahead);
-        __builtin_prefetch(dp + j + ahead);
-        __builtin_prefetch(ds + j + ahead, 1);
-    }
     vf dot0 = vset1(0.0f), dot1 = vset1(0.0f);
     int j = 0;
     for (; j + 2 * VW <= n; j += 2 * VW) {
+        VEC(softmax_prefetch_span)(p, j, 2 * VW, ahead, false);
+        VEC(softmax_prefetch_span)(dp, j, 2 * VW, ahead, false);
         dot0 = vfma(vload(p + j), vload(dp + j), dot0);
         dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), dot1);
     }
+    VEC(softmax_prefetch_span)(p, j, n + 2 - j, ahead, false);
+    VEC(softmax_prefetch_span)(dp, j, n + 2 - j, ahead, false);
     for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
     if (j < n) dot1 = vfma(vload_n(p + j, n - j, 0.0f), vload_n(dp + j, n - j, 0.0f), dot1);
     const vf dot = vset1(vsum(vadd(dot0, dot1))), vscale = vset1(scale);
-    for (j = 0; j + VW <= n; j += VW)
+    for (j = 0; j + VW <= n; j += VW) {
+        VEC(softmax_prefetch_span)(ds, j, VW, ahead, true);
         vstore(ds + j, vfma(vmul(vscale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
+    }
+    VEC(softmax_prefetch_span)(ds, j, n + 2 - j, ahead, true);
     if (j < n) {
         const int lanes = n - j;
         vf g = vmul(vmul(vscale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
