@@ -164,7 +164,7 @@ enum KernelCases {
                 var step: Int32 = 0
                 return {
                     step += 1
-                    swl_adamw_update(params, m, v, grads, n, 3e-4, 0.9, 0.95, 1e-8, 0.1, step)
+                    swl_adamw_update(params, m, v, grads, n, 1, 3e-4, 0.9, 0.95, 1e-8, 0.1, step)
                 }
             }
         ]

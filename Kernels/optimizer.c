@@ -7,9 +7,11 @@
 #define OPTIMIZER_PARALLEL_MIN 65536
 
 // params, m, v, grads are (n). PyTorch's AdamW: decoupled weight decay, bias corrections by
-// the 1-based step t. One plain loop for every ISA path: the compiler vectorizes it and it
-// already streams its seven arrays at memory speed.
-void swl_adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
+// the 1-based step t. grad_scale is gradient-norm clipping's factor, applied here as llm.c does
+// rather than in a pass of its own over the gradients (a read and a write of all of them).
+// One plain loop for every ISA path: the compiler vectorizes it and it already streams its
+// seven arrays at memory speed.
+void swl_adamw_update(float *params, float *m, float *v, const float *grads, size_t n, float grad_scale,
                       float lr, float beta1, float beta2, float eps, float weight_decay, int t) {
     float decay = (float)(1.0 - (double)lr * (double)weight_decay);
     float step_size = (float)((double)lr / (1.0 - pow((double)beta1, t)));
@@ -19,7 +21,7 @@ void swl_adamw_update(float *params, float *m, float *v, const float *grads, siz
     for (size_t k = 0; k < chunks; k++) {
         size_t end = SWL_MIN(n, (k + 1) * OPTIMIZER_CHUNK);
         for (size_t i = k * OPTIMIZER_CHUNK; i < end; i++) {
-            float g = grads[i];
+            float g = grads[i] * grad_scale;
             float mi = beta1 * m[i] + (1.0f - beta1) * g;
             float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
             m[i] = mi;

@@ -179,10 +179,11 @@ void swl_rope_backward(float *dx, const float *dout, int B, int H, int T, int hs
 // ---------------------------------------------------------------------------------------------
 // Optimizer over flat buffers.
 
-/// AdamW with PyTorch semantics on n parameters; t is the 1-based number of this update:
+/// AdamW with PyTorch semantics on n parameters; t is the 1-based number of this update, and
+/// g = grads·grad_scale (rounded as a float, as scaling the gradients first would be; 1 for none):
 /// p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
-/// p ← p − lr·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + eps).
-void swl_adamw_update(float *params, float *m, float *v, const float *grads, size_t n,
+/// p ← p − lr·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + eps). grads are not written.
+void swl_adamw_update(float *params, float *m, float *v, const float *grads, size_t n, float grad_scale,
                       float lr, float beta1, float beta2, float eps, float weight_decay, int t);
 
 /// Σ x² in double, summed in fixed-size blocks in a fixed order (thread-count independent).

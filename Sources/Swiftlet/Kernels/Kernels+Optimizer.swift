@@ -20,7 +20,7 @@ extension Kernels {
             throw KernelError.invalidArgument("beta1 and beta2 must be in [0, 1), got \(beta1), \(beta2)")
         }
         let t = try int32(step, "step")
-        swl_adamw_update(&parameters.values, &m.values, &v.values, gradients.values, n,
+        swl_adamw_update(&parameters.values, &m.values, &v.values, gradients.values, n, 1,
                          learningRate, beta1, beta2, eps, weightDecay, t)
     }
 

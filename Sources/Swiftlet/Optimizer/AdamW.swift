@@ -71,14 +71,21 @@ public final class AdamW {
         return groups
     }
 
-    /// Applies one update to `parameters` from `gradients` with `learningRate`, and counts it.
+    /// Applies one update to `parameters` from `gradients` times `gradientScale` with
+    /// `learningRate`, and counts it. The scale is gradient clipping's factor
+    /// (`ParameterStore.clippingFactor`), applied as the gradients are read: the same values as
+    /// scaling them first, without a pass of its own; `gradients` are not written.
     /// Throws unless both stores have the layout the optimizer was made for.
-    public func update(parameters: ParameterStore, gradients: ParameterStore, learningRate: Float) throws {
+    public func update(parameters: ParameterStore, gradients: ParameterStore, learningRate: Float,
+                       gradientScale: Float = 1) throws {
         guard parameters.layout == firstMoment.layout, gradients.layout == firstMoment.layout else {
             throw ModelError.shapeMismatch("AdamW was made for another parameter layout")
         }
         guard learningRate.isFinite, learningRate >= 0 else {
             throw ModelError.invalidArgument("learningRate must be finite and ≥ 0, got \(learningRate)")
+        }
+        guard gradientScale.isFinite, gradientScale >= 0 else {
+            throw ModelError.invalidArgument("gradientScale must be finite and ≥ 0, got \(gradientScale)")
         }
         step += 1
         let t = Int32(clamping: step)
@@ -86,7 +93,7 @@ public final class AdamW {
             let offset = group.range.lowerBound
             swl_adamw_update(parameters.baseAddress + offset, firstMoment.baseAddress + offset,
                              secondMoment.baseAddress + offset, gradients.baseAddress + offset,
-                             group.range.count, learningRate, beta1, beta2, epsilon,
+                             group.range.count, gradientScale, learningRate, beta1, beta2, epsilon,
                              group.decays ? weightDecay : 0, t)
         }
     }

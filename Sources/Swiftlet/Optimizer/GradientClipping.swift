@@ -4,14 +4,21 @@ extension ParameterStore {
         Float(sumOfSquares().squareRoot())
     }
 
+    /// The global norm and the factor PyTorch's `clip_grad_norm_` scales every element by to
+    /// clip it to `maxNorm`: `maxNorm/(norm + 1e-6)` when that is below 1, else exactly 1.
+    public func clippingFactor(maxNorm: Float) -> (norm: Float, factor: Float) {
+        let norm = sumOfSquares().squareRoot()
+        let coefficient = Double(maxNorm) / (norm + 1e-6)
+        return (Float(norm), coefficient < 1 ? Float(coefficient) : 1)
+    }
+
     /// PyTorch's `clip_grad_norm_`: scales every element by `min(1, maxNorm/(norm + 1e-6))` and
     /// returns the norm before clipping. Nothing changes when the coefficient is ≥ 1.
     @discardableResult
     public func clipGlobalNorm(maxNorm: Float) -> Float {
-        let norm = sumOfSquares().squareRoot()
-        let coefficient = Double(maxNorm) / (norm + 1e-6)
-        if coefficient < 1 { scale(by: Float(coefficient)) }
-        return Float(norm)
+        let (norm, factor) = clippingFactor(maxNorm: maxNorm)
+        if factor < 1 { scale(by: factor) }
+        return norm
     }
 }
 

@@ -1,6 +1,8 @@
 /// One optimizer step as nanoGPT's training loop does it: zero the gradients; forward and
 /// backward over `gradientAccumulation` micro-batches with each loss scaled by 1/accumulation;
-/// clip the global gradient norm; AdamW with the schedule's learning rate.
+/// clip the global gradient norm; AdamW with the schedule's learning rate. The clipping factor is
+/// applied inside the AdamW pass (the same values as scaling the gradients first), so after a
+/// step `model.gradients` hold the unclipped gradients.
 ///
 /// ```swift
 /// let trainer = try Trainer(model: model, schedule: .warmupCosine(maxLR: 1e-3, minLR: 1e-4,
@@ -68,9 +70,11 @@ public final class Trainer {
             lossSum += Double(loss)
             try model.backward(lossScale: scale)
         }
-        let norm = maxGradientNorm.map { model.clipGradients(maxNorm: $0) } ?? model.gradients.globalNorm()
+        let (norm, clipping) = maxGradientNorm.map { model.gradients.clippingFactor(maxNorm: $0) }
+            ?? (model.gradients.globalNorm(), 1)
         let learningRate = schedule(optimizer.step)
-        try optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate)
+        try optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate,
+                             gradientScale: clipping)
         return StepResult(step: optimizer.step, loss: Float(lossSum / Double(gradientAccumulation)),
                           gradientNorm: norm, learningRate: learningRate)
     }

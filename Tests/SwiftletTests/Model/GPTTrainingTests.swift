@@ -116,6 +116,38 @@ import Swiftlet
         }
     }
 
+    /// The Trainer applies clipping's factor inside AdamW instead of scaling the gradients
+    /// first: the update must be the same, bit for bit, whether the factor is below 1 or not.
+    @Test(arguments: [Float(0.5), 1e6]) func clippingInsideAdamWEqualsClippingFirst(maxNorm: Float) throws {
+        let config = try tinyConfig { $0.bias = true }
+        let (first, inside) = (try GPT(config: config, seed: 3), try GPT(config: config, seed: 3))
+        var random = TestRandom(seed: 5)
+        let (optimizerFirst, optimizerInside) = (AdamW(model: first), AdamW(model: inside))
+        for _ in 0..<2 {
+            let gradients = random.normals(first.gradients.count)
+            for model in [first, inside] {
+                model.gradients.withUnsafeMutableBufferPointer { buffer in
+                    for index in buffer.indices { buffer[index] = gradients[index] }
+                }
+            }
+            let norm = first.gradients.clipGlobalNorm(maxNorm: maxNorm)
+            try optimizerFirst.update(parameters: first.parameters, gradients: first.gradients, learningRate: 1e-2)
+            let (insideNorm, factor) = inside.gradients.clippingFactor(maxNorm: maxNorm)
+            #expect(insideNorm == norm)
+            #expect(maxNorm < 1 ? factor < 1 : factor == 1)
+            try optimizerInside.update(parameters: inside.parameters, gradients: inside.gradients, learningRate: 1e-2,
+                                       gradientScale: factor)
+        }
+        let values = { (store: ParameterStore) in store.withUnsafeMutableBufferPointer { Array($0) } }
+        expectBitwiseEqual(values(inside.parameters), values(first.parameters), "parameters")
+        expectBitwiseEqual(values(optimizerInside.firstMoment), values(optimizerFirst.firstMoment), "m")
+        expectBitwiseEqual(values(optimizerInside.secondMoment), values(optimizerFirst.secondMoment), "v")
+        #expect(throws: ModelError.self) {
+            try optimizerInside.update(parameters: inside.parameters, gradients: inside.gradients, learningRate: 1e-2,
+                                       gradientScale: .nan)
+        }
+    }
+
     @Test func adamWDecaysOnlyMatrices() throws {
         let model = try GPT(config: try tinyConfig { $0.bias = true; $0.tieEmbeddings = false }, seed: 1)
         let optimizer = AdamW(model: model)
