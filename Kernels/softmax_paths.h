@@ -1,5 +1,6 @@
 // Row kernels of softmax.c, written once over the vocabulary of pointwise_simd.h and included
-// once per ISA path: softmax_forward_row_<path>, softmax_backward_row_<path>.
+// once per ISA path: softmax_forward_rows_<path> and softmax_forward_rows_streamed_<path> (a run
+// of rows each), softmax_backward_row_<path>.
 // Row i of a (T,T) plane uses columns j ≤ i only: the row's last partial vector is loaded with
 // vload_n, so nothing above the diagonal is ever read.
 
@@ -23,8 +24,8 @@ VEC_FN void VEC(softmax_prefetch_span)(const float *a, int j, int count, size_t 
 }
 
 // max_j scale·s[j] over the row's n scores, prefetching the scores of the row `ahead` floats on
-// (i + 3 of them) as it goes. Four chains: one vmax after another would wait on its latency for
-// every vector.
+// (SOFTMAX_FORWARD_PREFETCH_ROWS rows on, up to its diagonal) as it goes. Four chains: one vmax
+// after another would wait on its latency for every vector.
 VEC_FN float VEC(softmax_row_max)(const float *s, int n, float scale, size_t ahead) {
     const vf vscale = vset1(scale);
     vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
@@ -36,7 +37,7 @@ VEC_FN float VEC(softmax_row_max)(const float *s, int n, float scale, size_t ahe
         m2 = vmax(vmul(vscale, vload(s + j + 2 * VW)), m2);
         m3 = vmax(vmul(vscale, vload(s + j + 3 * VW)), m3);
     }
-    VEC(softmax_prefetch_span)(s, j, n + 2 - j, ahead, false);
+    VEC(softmax_prefetch_span)(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
     vf m = vmax(vmax(m0, m1), vmax(m2, m3));
     for (; j + VW <= n; j += VW) m = vmax(vmul(vscale, vload(s + j)), m);
     if (j < n) m = vmax(vmul(vscale, vload_n(s + j, n - j, -INFINITY)), m);
@@ -70,6 +71,14 @@ VEC_FN float VEC(softmax_exps_from)(float *e, const float *s, int j, int n, vf s
     return vsum(vadd(sum0, sum1));
 }
 
+// Stores output row p's elements before its first vector-aligned one (masked) and returns how
+// many that was: where softmax_stream_from starts.
+VEC_FN int VEC(softmax_stream_head)(float *p, const float *e, int n, int T, vf inverse) {
+    const int head = (int)valign_head(p, (size_t)T);
+    if (head > 0) vstore_n(p, VEC(softmax_normalized)(e, 0, n, inverse), head);
+    return head;
+}
+
 // Streams the whole aligned vectors of output row p (T floats) from element j on, then its tail:
 // p = e·inverse below the diagonal (n exps) and 0 above it.
 VEC_FN void VEC(softmax_stream_from)(float *p, const float *e, int j, int n, int T, vf inverse) {
@@ -87,10 +96,11 @@ VEC_KERNEL void VEC(softmax_forward_rows)(float *probs, const float *scores, siz
         const float *s = scores + row * (size_t)T;
         float *p = probs + row * (size_t)T;
         const int n = (int)(row % (size_t)T) + 1;
-        const size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;  // prefetch stays inside the buffers
+        const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
         VEC(softmax_prefetch_span)(p, 0, T, ahead, true);
         const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
-        const vf inverse = vset1(1.0f / VEC(softmax_exps_from)(p, s, 0, n, scale2, shift, vset1(0.0f), vset1(0.0f)));
+        const vf zero = vset1(0.0f);
+        const vf inverse = vset1(1.0f / VEC(softmax_exps_from)(p, s, 0, n, scale2, shift, zero, zero));
         int j = 0;
         for (; j + VW <= n; j += VW) vstore(p + j, vmul(vload(p + j), inverse));
         if (j < n) vstore_n(p + j, vmul(vload_n(p + j, n - j, 0.0f), inverse), n - j);
@@ -115,15 +125,14 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
         float *p = probs + row * (size_t)T;
         const int n = (int)(row % (size_t)T) + 1;
         float *e = scratch + (row % 2) * (size_t)T;
-        const size_t ahead = row + 2 < rows ? 2 * (size_t)T : 0;
+        const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
         const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
         vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
         int j = 0, out = 0;
         if (pending != NULL) {
             // Masked stores up to the pending row's first aligned vector, then one aligned output
             // vector per exp vector, so the stores spread over the exp pass.
-            out = (int)valign_head(pending, (size_t)T);
-            if (out > 0) vstore_n(pending, VEC(softmax_normalized)(pending_e, 0, pending_n, pending_inverse), out);
+            out = VEC(softmax_stream_head)(pending, pending_e, pending_n, T, pending_inverse);
             for (; j + 2 * VW <= n && out + 2 * VW <= T; j += 2 * VW, out += 2 * VW) {
                 vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
                 vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
@@ -131,8 +140,9 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
                 vstore(e + j + VW, e1);
                 sum0 = vadd(sum0, e0);
                 sum1 = vadd(sum1, e1);
+                const int next = out + VW;
                 vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
-                vstream(pending + out + VW, VEC(softmax_normalized)(pending_e, out + VW, pending_n, pending_inverse));
+                vstream(pending + next, VEC(softmax_normalized)(pending_e, next, pending_n, pending_inverse));
             }
         }
         const float sum = VEC(softmax_exps_from)(e, s, j, n, scale2, shift, sum0, sum1);
@@ -143,15 +153,13 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
         pending_inverse = vset1(1.0f / sum);
     }
     if (pending == NULL) return;
-    int out = (int)valign_head(pending, (size_t)T);
-    if (out > 0) vstore_n(pending, VEC(softmax_normalized)(pending_e, 0, pending_n, pending_inverse), out);
+    const int out = VEC(softmax_stream_head)(pending, pending_e, pending_n, T, pending_inverse);
     VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
 }
 
 // ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i; dp above the diagonal is never read.
-// The three rows two rows on (`ahead` floats, 0 on the last two rows; i + 3 long) are prefetched
-// as the loops go: each row is a short run of its own, which the hardware prefetcher picks up
-// too late.
+// The three rows SOFTMAX_BACKWARD_PREFETCH_ROWS rows on (`ahead` floats; 0 near the end) are
+// prefetched up to their diagonal as the loops go.
 VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const float *p, int i,
                                           float scale, size_t ahead) {
     const int n = i + 1;
@@ -163,8 +171,8 @@ VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const floa
         dot0 = vfma(vload(p + j), vload(dp + j), dot0);
         dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), dot1);
     }
-    VEC(softmax_prefetch_span)(p, j, n + 2 - j, ahead, false);
-    VEC(softmax_prefetch_span)(dp, j, n + 2 - j, ahead, false);
+    VEC(softmax_prefetch_span)(p, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
+    VEC(softmax_prefetch_span)(dp, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
     for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
     if (j < n) dot1 = vfma(vload_n(p + j, n - j, 0.0f), vload_n(dp + j, n - j, 0.0f), dot1);
     const vf dot = vset1(vsum(vadd(dot0, dot1))), vscale = vset1(scale);
@@ -172,7 +180,7 @@ VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const floa
         VEC(softmax_prefetch_span)(ds, j, VW, ahead, true);
         vstore(ds + j, vfma(vmul(vscale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
     }
-    VEC(softmax_prefetch_span)(ds, j, n + 2 - j, ahead, true);
+    VEC(softmax_prefetch_span)(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
     if (j < n) {
         const int lanes = n - j;
         vf g = vmul(vmul(vscale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
