@@ -77,6 +77,16 @@ enum KernelCases {
                     let dprobs = space.floats(bh * t * t), dscores = space.zeros(bh * t * t)
                     return { swl_causal_softmax_backward(dscores, dprobs, probs, planes, length, scale) }
                 },
+                // The same traffic with no arithmetic (swl_causal_softmax_traffic_*): what this access
+                // pattern alone runs at here, the ceiling the two rows above are measured against.
+                BenchmarkCase(name: "softmax_traffic", variant: "forward", shape: shape, bytes: 4 * (triangle + square)) { space in
+                    let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
+                    return { swl_causal_softmax_traffic_forward(probs, scores, planes, length) }
+                },
+                BenchmarkCase(name: "softmax_traffic", variant: "backward", shape: shape, bytes: 4 * 4 * triangle) { space in
+                    let a = space.floats(bh * t * t), b = space.floats(bh * t * t), c = space.zeros(bh * t * t)
+                    return { swl_causal_softmax_traffic_backward(c, a, b, planes, length) }
+                },
             ]
         }
     }

@@ -17,6 +17,8 @@
 // and valign_head(p, n) is how many elements to peel so that p + head is vector-aligned:
 // split cache-line accesses cost a third of the bandwidth with AVX-512. Peeling only moves
 // elementwise work between lanes, so it never changes a result; reductions do not peel.
+// vprefetch_span(a, j, count, ahead, write) prefetches the 64-byte lines that start in
+// a[j, j + count), `ahead` floats on (0: none), from inside a loop a few lines at a time.
 // VEC_FN marks inlined helpers, VEC_KERNEL the per-path kernels the dispatchers call.
 #include "internal.h"
 
@@ -59,6 +61,7 @@
 #undef vload_k
 #undef vstore_k
 #undef valign_head
+#undef vprefetch_span
 
 #if SWL_SIMD_WIDTH == 16 && SWL_HAS_X86
 #include <immintrin.h>
@@ -219,6 +222,7 @@ VEC_FN vf simd_pow2_portable(vf k) {
 #define vload_k VEC(vload_k)
 #define vstore_k VEC(vstore_k)
 #define valign_head VEC(valign_head)
+#define vprefetch_span VEC(vprefetch_span)
 
 VEC_FN vf VEC(vload_k)(const float *p, int lanes, float fill) {
     return lanes == VW ? vload(p) : vload_n(p, lanes, fill);
@@ -238,6 +242,16 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
     size_t bytes = VW * sizeof(float);
     size_t head = ((bytes - ((uintptr_t)p % bytes)) % bytes) / sizeof(float);
     return SWL_MIN(head, n);
+}
+
+// Issued a few lines at a time from inside a row's loops: a whole row's worth at once fills the
+// core's queue of outstanding misses and stalls the loads the loop itself is waiting for.
+VEC_FN void VEC(vprefetch_span)(const float *a, int j, int count, size_t ahead, bool write) {
+    if (ahead == 0) return;
+    for (int k = (j + 15) & ~15; k < j + count; k += 16) {
+        if (write) __builtin_prefetch(a + k + ahead, 1);
+        else __builtin_prefetch(a + k + ahead);
+    }
 }
 
 // 2^f for f in [−½, ½]: Cephes' exp2f polynomial, about 1 ulp.

@@ -32,6 +32,12 @@ static const forward_rows forward_rows_paths[3] = POINTWISE_PATHS(softmax_forwar
 static const forward_rows_streamed forward_rows_streamed_paths[3] =
     POINTWISE_PATHS(softmax_forward_rows_streamed);
 static const backward_row backward_row_paths[3] = POINTWISE_PATHS(softmax_backward_row);
+typedef void (*traffic_forward_rows)(float *, const float *, size_t, size_t, size_t, int);
+typedef void (*traffic_backward_row)(float *, const float *, const float *, int, size_t);
+static const traffic_forward_rows traffic_forward_rows_paths[3] =
+    POINTWISE_PATHS(softmax_traffic_forward_rows);
+static const traffic_backward_row traffic_backward_row_paths[3] =
+    POINTWISE_PATHS(softmax_traffic_backward_row);
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale) {
     const int isa = swl_isa_active();
@@ -65,5 +71,29 @@ void swl_causal_softmax_backward(float *dscores, const float *dprobs, const floa
         size_t offset = row * (size_t)T;
         size_t ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
         row_kernel(dscores + offset, dprobs + offset, probs + offset, (int)(row % (size_t)T), scale, ahead);
+    }
+}
+
+// The kernels' memory traffic alone (see the end of softmax_paths.h), split over the threads the
+// same way.
+void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T) {
+    const traffic_forward_rows rows_kernel = traffic_forward_rows_paths[swl_isa_active()];
+    const size_t rows = (size_t)BH * (size_t)T;
+#pragma omp parallel
+    {
+        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
+        rows_kernel(out, in, rows * thread / threads, rows * (thread + 1) / threads, rows, T);
+        swl_stream_fence();
+    }
+}
+
+void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T) {
+    const traffic_backward_row row_kernel = traffic_backward_row_paths[swl_isa_active()];
+    const size_t rows = (size_t)BH * (size_t)T;
+    SWL_PARALLEL_FOR
+    for (size_t row = 0; row < rows; row++) {
+        size_t offset = row * (size_t)T;
+        size_t ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+        row_kernel(c + offset, a + offset, b + offset, (int)(row % (size_t)T), ahead);
     }
 }

@@ -11,18 +11,6 @@ VEC_FN vf VEC(softmax_normalized)(const float *e, int j, int n, vf inverse) {
     return vmul(vload_n(e + j, n - j, 0.0f), inverse);
 }
 
-// Prefetches the 64-byte lines that start in a[j, j + count), `ahead` floats on (0: none), for
-// reading or, with `write`, for writing. Issued a few lines at a time from inside a row's loops:
-// a whole row's worth at once fills the core's queue of outstanding misses and stalls the loads
-// the loop itself is waiting for.
-VEC_FN void VEC(softmax_prefetch_span)(const float *a, int j, int count, size_t ahead, bool write) {
-    if (ahead == 0) return;
-    for (int k = (j + 15) & ~15; k < j + count; k += 16) {
-        if (write) __builtin_prefetch(a + k + ahead, 1);
-        else __builtin_prefetch(a + k + ahead);
-    }
-}
-
 // max_j scale·s[j] over the row's n scores, prefetching the scores of the row `ahead` floats on
 // (SOFTMAX_FORWARD_PREFETCH_ROWS rows on, up to its diagonal) as it goes. Four chains: one vmax
 // after another would wait on its latency for every vector.
@@ -31,13 +19,13 @@ VEC_FN float VEC(softmax_row_max)(const float *s, int n, float scale, size_t ahe
     vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
     int j = 0;
     for (; j + 4 * VW <= n; j += 4 * VW) {
-        VEC(softmax_prefetch_span)(s, j, 4 * VW, ahead, false);
+        vprefetch_span(s, j, 4 * VW, ahead, false);
         m0 = vmax(vmul(vscale, vload(s + j)), m0);
         m1 = vmax(vmul(vscale, vload(s + j + VW)), m1);
         m2 = vmax(vmul(vscale, vload(s + j + 2 * VW)), m2);
         m3 = vmax(vmul(vscale, vload(s + j + 3 * VW)), m3);
     }
-    VEC(softmax_prefetch_span)(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
+    vprefetch_span(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
     vf m = vmax(vmax(m0, m1), vmax(m2, m3));
     for (; j + VW <= n; j += VW) m = vmax(vmul(vscale, vload(s + j)), m);
     if (j < n) m = vmax(vmul(vscale, vload_n(s + j, n - j, -INFINITY)), m);
@@ -97,7 +85,7 @@ VEC_KERNEL void VEC(softmax_forward_rows)(float *probs, const float *scores, siz
         float *p = probs + row * (size_t)T;
         const int n = (int)(row % (size_t)T) + 1;
         const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
-        VEC(softmax_prefetch_span)(p, 0, T, ahead, true);
+        vprefetch_span(p, 0, T, ahead, true);
         const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
         const vf zero = vset1(0.0f);
         const vf inverse = vset1(1.0f / VEC(softmax_exps_from)(p, s, 0, n, scale2, shift, zero, zero));
@@ -166,24 +154,67 @@ VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const floa
     vf dot0 = vset1(0.0f), dot1 = vset1(0.0f);
     int j = 0;
     for (; j + 2 * VW <= n; j += 2 * VW) {
-        VEC(softmax_prefetch_span)(p, j, 2 * VW, ahead, false);
-        VEC(softmax_prefetch_span)(dp, j, 2 * VW, ahead, false);
+        vprefetch_span(p, j, 2 * VW, ahead, false);
+        vprefetch_span(dp, j, 2 * VW, ahead, false);
         dot0 = vfma(vload(p + j), vload(dp + j), dot0);
         dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), dot1);
     }
-    VEC(softmax_prefetch_span)(p, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
-    VEC(softmax_prefetch_span)(dp, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
+    vprefetch_span(p, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
+    vprefetch_span(dp, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
     for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
     if (j < n) dot1 = vfma(vload_n(p + j, n - j, 0.0f), vload_n(dp + j, n - j, 0.0f), dot1);
     const vf dot = vset1(vsum(vadd(dot0, dot1))), vscale = vset1(scale);
     for (j = 0; j + VW <= n; j += VW) {
-        VEC(softmax_prefetch_span)(ds, j, VW, ahead, true);
+        vprefetch_span(ds, j, VW, ahead, true);
         vstore(ds + j, vfma(vmul(vscale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
     }
-    VEC(softmax_prefetch_span)(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
+    vprefetch_span(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
     if (j < n) {
         const int lanes = n - j;
         vf g = vmul(vmul(vscale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
         vstore_n(ds + j, vadd(g, vload_n(ds + j, lanes, 0.0f)), lanes);
+    }
+}
+
+// The memory traffic of the two kernels above with their arithmetic taken out, for the benchmark
+// harness to measure what this access pattern alone can do on the machine. Forward: row i of the
+// scores read up to the diagonal and the whole output row streamed out (a masked copy), with the
+// forward's prefetching. Backward: the three triangles read and one written (c += a·b), with the
+// backward's prefetching.
+VEC_KERNEL void VEC(softmax_traffic_forward_rows)(float *out, const float *in, size_t first,
+                                                  size_t end, size_t rows, int T) {
+    for (size_t row = first; row < end; row++) {
+        const float *s = in + row * (size_t)T;
+        float *p = out + row * (size_t)T;
+        const int n = (int)(row % (size_t)T) + 1;
+        const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
+        int j = (int)valign_head(p, (size_t)T);
+        if (j > 0) vstore_n(p, vload_n(s, SWL_MIN(j, n), 0.0f), j);
+        for (; j + VW <= T; j += VW) {
+            vprefetch_span(s, j, VW, j < n + SOFTMAX_FORWARD_PREFETCH_ROWS ? ahead : 0, false);
+            vf v = j + VW <= n ? vload(s + j) : j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f);
+            vstream(p + j, v);
+        }
+        if (j < T) vstore_n(p + j, j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f), T - j);
+    }
+}
+
+VEC_KERNEL void VEC(softmax_traffic_backward_row)(float *c, const float *a, const float *b, int i,
+                                                  size_t ahead) {
+    const int n = i + 1;
+    int j = 0;
+    for (; j + VW <= n; j += VW) {
+        vprefetch_span(a, j, VW, ahead, false);
+        vprefetch_span(b, j, VW, ahead, false);
+        vprefetch_span(c, j, VW, ahead, true);
+        vstore(c + j, vfma(vload(a + j), vload(b + j), vload(c + j)));
+    }
+    vprefetch_span(a, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
+    vprefetch_span(b, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
+    vprefetch_span(c, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
+    if (j < n) {
+        const int lanes = n - j;
+        vf sum = vfma(vload_n(a + j, lanes, 0.0f), vload_n(b + j, lanes, 0.0f), vload_n(c + j, lanes, 0.0f));
+        vstore_n(c + j, sum, lanes);
     }
 }

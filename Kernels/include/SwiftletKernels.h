@@ -217,6 +217,12 @@ void swl_matvec_forward(float *out, const float *x, const float *weight, const f
 /// Best fp32 FMA throughput in GFLOP/s on `threads` threads over about `seconds`, from independent
 /// FMA chains kept in registers on the active ISA path (no memory traffic). An FMA counts 2 flops.
 double swl_measure_fma_gflops(int threads, double seconds);
+/// The causal softmax's memory traffic without its arithmetic, same layouts, rows, prefetching
+/// and thread split: forward reads in's lower triangle and streams all of out (in's values below
+/// the diagonal, 0 above); backward sets c += a·b on and below the diagonal. What the access
+/// pattern alone runs at on this machine, for the harness to set the kernels beside.
+void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T);
+void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T);
 /// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: the in-place triad
 /// a = a + s·b over two arrays of `bytes`/2 each (choose ≫ last-level cache), counting 12 bytes
 /// per element (read a and b, write a). Returns 0 if the buffers cannot be allocated.

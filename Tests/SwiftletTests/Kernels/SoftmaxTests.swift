@@ -103,6 +103,33 @@ import Testing
         expectBitwiseEqual(twice, once.map { $0 + $0 }, "second backward adds the same gradient")
     }
 
+    /// The harness's traffic baselines move the data the kernels move: a masked copy of the lower
+    /// triangle (zeros above it) forward, c += a·b on and below the diagonal backward, on every path.
+    /// T = 37 leaves rows off the vector boundary.
+    @Test func trafficBaselinesTouchTheTrianglesOnly() throws {
+        let (bh, t) = (3, 37)
+        var random = TestRandom(seed: 21)
+        let input = random.normals(bh * t * t), a = random.normals(bh * t * t), b = random.normals(bh * t * t)
+        let start = random.normals(bh * t * t)
+        try forEachConfiguration { isa, threads in
+            var copy = [Float](repeating: .nan, count: input.count), c = start
+            swl_causal_softmax_traffic_forward(&copy, input, Int32(bh), Int32(t))
+            swl_causal_softmax_traffic_backward(&c, a, b, Int32(bh), Int32(t))
+            for index in input.indices {
+                let (i, j) = ((index / t) % t, index % t)
+                let below = j <= i
+                #expect(copy[index].bitPattern == (below ? input[index] : 0).bitPattern,
+                        "copy at \(index) on \(isa), \(threads) threads")
+                if below {  // fused or not, depending on the path
+                    let expected = a[index] * b[index] + start[index]
+                    #expect(abs(c[index] - expected) <= 1e-6 * (1 + abs(expected)), "c at \(index) on \(isa)")
+                } else {
+                    #expect(c[index].bitPattern == start[index].bitPattern, "c above the diagonal at \(index) on \(isa)")
+                }
+            }
+        }
+    }
+
     @Test func rejectsBadShapes() throws {
         let square = try Tensor(zeros: [2, 3, 3])
         #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [2, 3, 4]), scale: 1) }
