@@ -76,12 +76,12 @@ public struct BenchmarkRunner {
     /// Runs everything selected, printing the table as it goes through `print`.
     public func run(print: (String) -> Void) throws -> Report {
         try validate()
-        print("measuring the machine (FMA peak, stream bandwidth) on \(options.threads.map(String.init).joined(separator: ", ")) threads…")
+        print("measuring the machine (FMA peak; triad, read and write bandwidth) on \(options.threads.map(String.init).joined(separator: ", ")) threads…")
         var report = Report(machine: MachineProfile.measure(threads: options.threads, quick: options.quick))
         print(report.machineTable)
         print("")
         print("warm-up \(options.plan.warmup), \(options.plan.repetitions) repetitions; median, min and spread (max−min)/median")
-        print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream bandwidth (data that stays in cache can pass 100%)")
+        print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream (triad) bandwidth (data that stays in cache can pass 100%)")
         print(Report.header)
 
         let savedThreads = Runtime.threads

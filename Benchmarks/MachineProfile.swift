@@ -1,7 +1,7 @@
 import Swiftlet
 import SwiftletKernels
 
-/// What this machine can do: the measured FMA peak and streaming bandwidth per thread count.
+/// What this machine can do: the measured FMA peak and streaming bandwidths per thread count.
 ///
 /// Every "% of peak" in the report is relative to these measurements, taken on this run with the
 /// active ISA path, never to datasheet numbers.
@@ -11,13 +11,22 @@ public struct MachineProfile: Equatable, Sendable {
         public let threads: Int
         /// fp32 FMA throughput from register-resident FMA chains (an FMA counts 2 flops).
         public let gflops: Double
-        /// In-place triad bandwidth (a = a + s·b) over buffers far larger than the last-level cache.
+        /// In-place triad bandwidth (a = a + s·b) over buffers far larger than the last-level cache:
+        /// what "% of peak" of a memory-bound case is relative to.
         public let gbs: Double
+        /// Read-only bandwidth (one array read once), if measured: the ceiling of a kernel that
+        /// only reads, such as cross-entropy's forward.
+        public let readGbs: Double?
+        /// Write-only bandwidth with streaming stores, if measured: the ceiling of a kernel that
+        /// mostly writes, such as the causal softmax's forward.
+        public let writeGbs: Double?
 
-        public init(threads: Int, gflops: Double, gbs: Double) {
+        public init(threads: Int, gflops: Double, gbs: Double, readGbs: Double? = nil, writeGbs: Double? = nil) {
             self.threads = threads
             self.gflops = gflops
             self.gbs = gbs
+            self.readGbs = readGbs
+            self.writeGbs = writeGbs
         }
     }
 
@@ -43,10 +52,13 @@ public struct MachineProfile: Equatable, Sendable {
         let streamBytes = (quick ? 192 : 384) << 20
         let fmaSeconds = quick ? 0.2 : 0.5
         let peaks = threads.map { count in
-            Peak(
+            let threads = Int32(clamping: count)
+            return Peak(
                 threads: count,
-                gflops: swl_measure_fma_gflops(Int32(clamping: count), fmaSeconds),
-                gbs: swl_measure_bandwidth_gbs(Int32(clamping: count), streamBytes))
+                gflops: swl_measure_fma_gflops(threads, fmaSeconds),
+                gbs: swl_measure_bandwidth_gbs(threads, streamBytes),
+                readGbs: swl_measure_read_bandwidth_gbs(threads, streamBytes / 2),
+                writeGbs: swl_measure_write_bandwidth_gbs(threads, streamBytes / 2))
         }
         return MachineProfile(isa: Runtime.instructionSet.rawValue, peaks: peaks)
     }

@@ -26,11 +26,14 @@ public struct Report: Sendable {
 
     /// The machine section: measured peaks per thread count.
     public var machineTable: String {
-        var lines = ["machine (measured, ISA \(machine.isa)):", "  threads  FMA peak GFLOP/s  stream GB/s"]
+        var lines = ["machine (measured, ISA \(machine.isa)):",
+                     "  threads  FMA peak GFLOP/s  stream GB/s  read GB/s  write GB/s"]
         for peak in machine.peaks {
             lines.append("  " + Report.pad("\(peak.threads)", 7, left: false)
                 + Report.pad(Report.fixed(peak.gflops, 1), 18, left: false)
-                + Report.pad(Report.fixed(peak.gbs, 1), 13, left: false))
+                + Report.pad(Report.fixed(peak.gbs, 1), 13, left: false)
+                + Report.pad(peak.readGbs.map { Report.fixed($0, 1) } ?? "", 11, left: false)
+                + Report.pad(peak.writeGbs.map { Report.fixed($0, 1) } ?? "", 12, left: false))
         }
         return lines.joined(separator: "\n")
     }

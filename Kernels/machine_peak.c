@@ -208,3 +208,85 @@ double swl_measure_bandwidth_gbs(int threads, size_t bytes) {
     free(b);
     return best;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read-only and write-only bandwidth over one array of `bytes`: the two ceilings the triad mixes.
+// A kernel that only reads (cross-entropy's forward) or mostly writes (the causal softmax's
+// forward, which writes twice what it reads) is held to its own one. Counted as the array's bytes.
+
+// A 16-byte vector of the portable build (SSE2 on x86-64, NEON on arm64), for the write loop's
+// non-temporal stores.
+typedef float float4 __attribute__((vector_size(16)));
+
+// Allocates `bytes` (whole 64-byte lines) and touches every page with the static split the timed
+// loops use, so each thread's pages are its own. NULL on failure.
+static float *allocate_touched(size_t bytes, size_t *count, int threads) {
+    size_t n = bytes / sizeof(float);
+    n -= n % 64;
+    if (n < 64) n = 64;
+    float *a = aligned_alloc(64, n * sizeof(float));
+    if (a == NULL) return NULL;
+    long total = (long)n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (long i = 0; i < total; i++) a[i] = 1.0f;
+    *count = n;
+    return a;
+}
+
+double swl_measure_read_bandwidth_gbs(int threads, size_t bytes) {
+    if (threads < 1) threads = 1;
+    size_t n = 0;
+    float *a = allocate_touched(bytes, &n, threads);
+    if (a == NULL) return 0.0;
+    // XOR of the bit patterns: an integer reduction the compiler vectorizes without reassociating
+    // float sums, and one no load can be left out of.
+    const unsigned *words = (const unsigned *)a;
+    long count = (long)n;
+    double best = 0.0;
+    for (int trial = 0; trial < 10; trial++) {
+        unsigned folded = 0;
+        double start = now_seconds();
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(^ : folded)
+#endif
+        for (long i = 0; i < count; i++) folded ^= words[i];
+        double elapsed = now_seconds() - start;
+        peak_sink = (float)folded;
+        double gbs = (double)n * sizeof(float) / elapsed * 1e-9;
+        if (gbs > best) best = gbs;
+    }
+    free(a);
+    return best;
+}
+
+double swl_measure_write_bandwidth_gbs(int threads, size_t bytes) {
+    if (threads < 1) threads = 1;
+    size_t n = 0;
+    float *a = allocate_touched(bytes, &n, threads);
+    if (a == NULL) return 0.0;
+    float4 *vectors = (float4 *)a;
+    long count = (long)(n / 4);
+    double best = 0.0;
+    for (int trial = 0; trial < 10; trial++) {
+        const float4 value = {(float)trial, 1.0f, 2.0f, 3.0f};
+        double start = now_seconds();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+        {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+            for (long i = 0; i < count; i++) __builtin_nontemporal_store(value, &vectors[i]);
+            swl_stream_fence();
+        }
+        double elapsed = now_seconds() - start;
+        double gbs = (double)n * sizeof(float) / elapsed * 1e-9;
+        if (gbs > best) best = gbs;
+    }
+    peak_sink = a[n / 2];
+    free(a);
+    return best;
+}

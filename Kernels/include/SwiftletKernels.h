@@ -227,6 +227,11 @@ void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *
 /// a = a + s·b over two arrays of `bytes`/2 each (choose ≫ last-level cache), counting 12 bytes
 /// per element (read a and b, write a). Returns 0 if the buffers cannot be allocated.
 double swl_measure_bandwidth_gbs(int threads, size_t bytes);
+/// Best read-only bandwidth in GB/s on `threads` threads: one pass reading an array of `bytes`.
+double swl_measure_read_bandwidth_gbs(int threads, size_t bytes);
+/// Best write-only bandwidth in GB/s on `threads` threads: streaming (non-temporal) stores over
+/// an array of `bytes`, the way the kernels write outputs too big to stay cached.
+double swl_measure_write_bandwidth_gbs(int threads, size_t bytes);
 
 #ifdef __cplusplus
 }
