@@ -27,11 +27,11 @@ static inline size_t softmax_ahead(size_t row, size_t rows, int ahead_rows, int 
 
 typedef void (*forward_rows)(float *, const float *, size_t, size_t, size_t, int, float);
 typedef void (*forward_rows_streamed)(float *, const float *, size_t, size_t, size_t, int, float, float *);
-typedef void (*backward_row)(float *, const float *, const float *, int, float, size_t);
+typedef void (*backward_rows)(float *, const float *, const float *, size_t, size_t, size_t, int, float);
 static const forward_rows forward_rows_paths[3] = POINTWISE_PATHS(softmax_forward_rows);
 static const forward_rows_streamed forward_rows_streamed_paths[3] =
     POINTWISE_PATHS(softmax_forward_rows_streamed);
-static const backward_row backward_row_paths[3] = POINTWISE_PATHS(softmax_backward_row);
+static const backward_rows backward_rows_paths[3] = POINTWISE_PATHS(softmax_backward_rows);
 typedef void (*traffic_forward_rows)(float *, const float *, size_t, size_t, size_t, int);
 typedef void (*traffic_backward_row)(float *, const float *, const float *, int, size_t);
 static const traffic_forward_rows traffic_forward_rows_paths[3] =
@@ -64,13 +64,14 @@ void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T
 
 void swl_causal_softmax_backward(float *dscores, const float *dprobs, const float *probs,
                                  int BH, int T, float scale) {
-    const backward_row row_kernel = backward_row_paths[swl_isa_active()];
+    const backward_rows rows_kernel = backward_rows_paths[swl_isa_active()];
     const size_t rows = (size_t)BH * (size_t)T;
-    SWL_PARALLEL_FOR
-    for (size_t row = 0; row < rows; row++) {
-        size_t offset = row * (size_t)T;
-        size_t ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
-        row_kernel(dscores + offset, dprobs + offset, probs + offset, (int)(row % (size_t)T), scale, ahead);
+#pragma omp parallel
+    {
+        // One contiguous run of rows per thread, so the pipeline runs across row boundaries.
+        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
+        const size_t first = rows * thread / threads, end = rows * (thread + 1) / threads;
+        rows_kernel(dscores, dprobs, probs, first, end, rows, T, scale);
     }
 }
 

@@ -1,6 +1,6 @@
 // Row kernels of softmax.c, written once over the vocabulary of pointwise_simd.h and included
-// once per ISA path: softmax_forward_rows_<path> and softmax_forward_rows_streamed_<path> (a run
-// of rows each), softmax_backward_row_<path>.
+// once per ISA path: softmax_forward_rows_<path>, softmax_forward_rows_streamed_<path> and
+// softmax_backward_rows_<path> (a run of rows each), and the traffic baselines at the end.
 // Row i of a (T,T) plane uses columns j ≤ i only: the row's last partial vector is loaded with
 // vload_n, so nothing above the diagonal is ever read.
 
@@ -145,14 +145,11 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
     VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
 }
 
-// ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i; dp above the diagonal is never read.
-// The three rows SOFTMAX_BACKWARD_PREFETCH_ROWS rows on (`ahead` floats; 0 near the end) are
-// prefetched up to their diagonal as the loops go.
-VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const float *p, int i,
-                                          float scale, size_t ahead) {
-    const int n = i + 1;
-    vf dot0 = vset1(0.0f), dot1 = vset1(0.0f);
-    int j = 0;
+// Σ p·dp over a row's n entries from vector j on, given the two chains' sums of the vectors
+// before j: whole vector pairs go to the two chains, a last whole vector to the first, the partial
+// tail to the second. Prefetches p and dp `ahead` floats on (up to that row's diagonal) as it goes.
+VEC_FN float VEC(softmax_dot_from)(const float *p, const float *dp, int j, int n, size_t ahead,
+                                   vf dot0, vf dot1) {
     for (; j + 2 * VW <= n; j += 2 * VW) {
         vprefetch_span(p, j, 2 * VW, ahead, false);
         vprefetch_span(dp, j, 2 * VW, ahead, false);
@@ -163,16 +160,67 @@ VEC_KERNEL void VEC(softmax_backward_row)(float *ds, const float *dp, const floa
     vprefetch_span(dp, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
     for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
     if (j < n) dot1 = vfma(vload_n(p + j, n - j, 0.0f), vload_n(dp + j, n - j, 0.0f), dot1);
-    const vf dot = vset1(vsum(vadd(dot0, dot1))), vscale = vset1(scale);
-    for (j = 0; j + VW <= n; j += VW) {
+    return vsum(vadd(dot0, dot1));
+}
+
+// ds[j] += scale·p[j]·(dp[j] − dot), one whole vector at j.
+VEC_FN void VEC(softmax_update)(float *ds, const float *p, const float *dp, int j, vf scale, vf dot) {
+    vstore(ds + j, vfma(vmul(scale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
+}
+
+// ds[j] += scale·p[j]·(dp[j] − dot) over a row's n entries from vector j on, prefetching ds
+// `ahead` floats on as it goes.
+VEC_FN void VEC(softmax_update_from)(float *ds, const float *p, const float *dp, int j, int n,
+                                     vf scale, vf dot, size_t ahead) {
+    for (; j + VW <= n; j += VW) {
         vprefetch_span(ds, j, VW, ahead, true);
-        vstore(ds + j, vfma(vmul(vscale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
+        VEC(softmax_update)(ds, p, dp, j, scale, dot);
     }
     vprefetch_span(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
     if (j < n) {
         const int lanes = n - j;
-        vf g = vmul(vmul(vscale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
+        vf g = vmul(vmul(scale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
         vstore_n(ds + j, vadd(g, vload_n(ds + j, lanes, 0.0f)), lanes);
+    }
+}
+
+// ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i, for rows [first, end) of the
+// (rows, T) matrices; dp above the diagonal is never read. Software-pipelined: row r's update
+// (a read-modify-write of ds) runs in the same loop as row r+1's dot product (reads of p and dp),
+// so neither waits for memory alone. The rows SOFTMAX_BACKWARD_PREFETCH_ROWS on are prefetched
+// up to their diagonal as the loops go. Each row's values are the same as computed on its own.
+VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, const float *probs,
+                                           size_t first, size_t end, size_t rows, int T, float scale) {
+    if (first >= end) return;
+    const vf vscale = vset1(scale), zero = vset1(0.0f);
+    const size_t width = (size_t)T;
+    const size_t first_ahead = softmax_ahead(first, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+    float dot = VEC(softmax_dot_from)(probs + first * width, dprobs + first * width, 0,
+                                      (int)(first % width) + 1, first_ahead, zero, zero);
+    for (size_t row = first; row < end; row++) {
+        float *ds = dscores + row * width;
+        const float *dp = dprobs + row * width, *p = probs + row * width;
+        const int n = (int)(row % width) + 1;
+        const size_t ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+        const vf this_dot = vset1(dot);
+        int j = 0;
+        if (row + 1 < end) {
+            const float *next_dp = dp + width, *next_p = p + width;
+            const int next_n = (int)((row + 1) % width) + 1;
+            const size_t next_ahead = softmax_ahead(row + 1, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+            vf dot0 = zero, dot1 = zero;
+            for (; j + 2 * VW <= n && j + 2 * VW <= next_n; j += 2 * VW) {
+                vprefetch_span(next_p, j, 2 * VW, next_ahead, false);
+                vprefetch_span(next_dp, j, 2 * VW, next_ahead, false);
+                dot0 = vfma(vload(next_p + j), vload(next_dp + j), dot0);
+                dot1 = vfma(vload(next_p + j + VW), vload(next_dp + j + VW), dot1);
+                vprefetch_span(ds, j, 2 * VW, ahead, true);
+                VEC(softmax_update)(ds, p, dp, j, vscale, this_dot);
+                VEC(softmax_update)(ds, p, dp, j + VW, vscale, this_dot);
+            }
+            dot = VEC(softmax_dot_from)(next_p, next_dp, j, next_n, next_ahead, dot0, dot1);
+        }
+        VEC(softmax_update_from)(ds, p, dp, j, n, vscale, this_dot, ahead);
     }
 }
 
