@@ -6,7 +6,8 @@
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
 // The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
-// by all threads, before the tiles; the other is packed per tile into per-thread buffers. When
+// by all threads, before the tiles; the other is packed per tile into per-thread buffers (and, when
+// it is too big to stay cached, kept for the thread's next tile down the same columns). When
 // both are too big to keep in cache (dout·W of the LM head), the threads share each K block of
 // B instead and split the rows of C (gemm_shared_b).
 // Every element of C is summed over the same K blocks in the same order whatever the thread
@@ -107,6 +108,7 @@ typedef struct {
     int tiles_m, tiles_n;
     float *a_packed;  // (round_up(M,mr), K) in K blocks, or NULL
     float *b_packed;  // (K, round_up(N,nr)) in K blocks, or NULL
+    int keep_b;       // B packed per tile is kept for all of K, for the next tile down its column
 } gemm_plan;
 
 // Packs all of A (or B), one (K block, row block) per iteration, split over the threads.
@@ -154,8 +156,10 @@ static void initialize_c(const gemm_plan *plan, int i0, int m, int j0, int n) {
 }
 
 // One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
-// ap and bp are this thread's buffers for the operand that is not packed whole.
-static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp) {
+// ap and bp are this thread's buffers for the operand that is not packed whole. With keep_b, bp
+// holds every K block of these columns' B, and b_ready says the tile before packed them.
+static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp,
+                      int b_ready) {
     const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
     const size_t ldc = plan->ldc;
@@ -172,8 +176,9 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
         if (plan->b_packed != NULL) {
             b_block = plan->b_packed + (size_t)round_up(plan->N, nr) * k0 + (size_t)j0 * kc;
         } else {
-            pack_b(path, bp, plan->b, j0, n, k0, kc);
-            b_block = bp;
+            float *block = plan->keep_b ? bp + (size_t)round_up(n, nr) * k0 : bp;
+            if (!b_ready) pack_b(path, block, plan->b, j0, n, k0, kc);
+            b_block = block;
         }
         for (int ip = 0; ip < m; ip += mr) {
             const int rows = SWL_MIN(mr, m - ip);
@@ -193,11 +198,15 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
 static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *ap, float *bp) {
     if (whole_a || whole_b) pack_whole_operand(plan, whole_a);  // ends with a barrier
     const int tiles = plan->tiles_m * plan->tiles_n;
-    // Tiles go down a column of C first, so each thread reads a contiguous share of B.
+    int packed_j0 = -1;  // the columns whose B this thread holds packed (keep_b)
+    // Tiles go down a column of C first, so each thread reads a contiguous share of B, and its
+    // tiles down one column share one packing of B when keep_b.
 #pragma omp for schedule(static)
     for (int t = 0; t < tiles; t++) {
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
-        gemm_tile(plan, i0, SWL_MIN(plan->mc, plan->M - i0), j0, SWL_MIN(plan->nc, plan->N - j0), ap, bp);
+        gemm_tile(plan, i0, SWL_MIN(plan->mc, plan->M - i0), j0, SWL_MIN(plan->nc, plan->N - j0), ap, bp,
+                  plan->keep_b && j0 == packed_j0);
+        packed_j0 = j0;
     }
 }
 
@@ -281,6 +290,10 @@ static void release_pack_buffers(float *buffers, int cached) {
 // A whole packed operand is worth it only while it stays in the last-level cache; larger
 // operands (dout·W with a 50k vocabulary) are packed per K block from memory instead.
 enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
+// B packed per tile is kept for the next tile down the same columns (all of K) up to this size
+// per thread, when B itself is too big to stay cached: reading the packed block back is cheaper
+// than packing it again from memory.
+enum { KEPT_B_LIMIT = 1 << 20 };  // floats (4 MiB)
 // The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
 enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
 
@@ -311,6 +324,11 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     }
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
+    // B packed per tile (A whole) is otherwise packed once per row of tiles: 4 times over at
+    // 1,024 rows. Worth keeping only when B is too big for the cache (the LM head's weight, 154 MB
+    // read from memory each time); a B that stays cached is faster packed again (measured).
+    plan.keep_b = whole_a && plan.tiles_m > 1 && b_whole > WHOLE_OPERAND_LIMIT &&
+                  (size_t)plan.nc * K <= KEPT_B_LIMIT;
     const int tiles = plan.tiles_m * plan.tiles_n;
     const int threads = shared_b ? SWL_MAX(1, SWL_MIN(omp_get_max_threads(), (M + path->mr - 1) / path->mr))
                                  : SWL_MAX(1, SWL_MIN(omp_get_max_threads(), tiles));
@@ -319,7 +337,9 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     // for the other one.
     const size_t whole = whole_a ? a_whole : whole_b ? b_whole : 2 * (size_t)plan.kc * plan.nc;
     const size_t a_floats = whole_a ? 0 : (size_t)round_up((shared_b ? path->mr : plan.mc) * plan.kc, 16);
-    const size_t b_floats = whole_b || shared_b ? 0 : (size_t)round_up(plan.nc * plan.kc, 16);
+    const size_t b_floats = whole_b || shared_b ? 0
+                            : plan.keep_b ? round_up_size((size_t)plan.nc * K, 16)
+                                          : (size_t)round_up(plan.nc * plan.kc, 16);
     const size_t per_thread = a_floats + b_floats;
     const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads;
     int cached;

@@ -192,6 +192,21 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         }
     }
 
+    /// A weight too big to stay cached, with the input packed whole: the forward packs each column
+    /// block of the weight once and keeps it for the next row of tiles (keep_b in gemm.c). 264 rows
+    /// make two rows of tiles, the second a partial micro-tile; 520 inputs make three K blocks, the
+    /// last one partial.
+    @Test func forwardKeepsPackedWeightAcrossRowTiles() throws {
+        let p = LinearProblem(N: 264, C: 520, OC: 8_200, seed: 62)
+        let reference = p.forward(.reference)
+        try expectThreadIndependent("linear \(p.label)") {
+            let out = p.forward(.fast)
+            let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
+            expectClose(out, reference, atol: tolerance(sumLength: p.C), "\(label) out")
+            return [out]
+        }
+    }
+
     /// Two Swift threads inside the fast kernels at once (one gets the shared pack buffer cache,
     /// the other its own buffers) compute exactly what each computes alone.
     @Test func concurrentCallsMatchSerialCalls() async throws {
