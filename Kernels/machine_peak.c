@@ -235,58 +235,64 @@ static float *allocate_touched(size_t bytes, size_t *count, int threads) {
     return a;
 }
 
-double swl_measure_read_bandwidth_gbs(int threads, size_t bytes) {
+// One timed pass reading all n floats of a (an XOR of their bit patterns: an integer reduction
+// the compiler vectorizes without reassociating float sums, and one no load can be left out of).
+// Returns the seconds it took.
+static double read_pass(float *a, size_t n, int threads, int trial) {
+    (void)trial;
+    const unsigned *words = (const unsigned *)a;
+    const long count = (long)n;
+    unsigned folded = 0;
+    double start = now_seconds();
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(^ : folded)
+#endif
+    for (long i = 0; i < count; i++) folded ^= words[i];
+    double elapsed = now_seconds() - start;
+    peak_sink = (float)folded;
+    return elapsed;
+}
+
+// One timed pass writing all n floats of a with streaming stores. Returns the seconds it took.
+static double write_pass(float *a, size_t n, int threads, int trial) {
+    float4 *vectors = (float4 *)a;
+    const long count = (long)(n / 4);
+    const float4 value = {(float)trial, 1.0f, 2.0f, 3.0f};
+    double start = now_seconds();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (long i = 0; i < count; i++) __builtin_nontemporal_store(value, &vectors[i]);
+        swl_stream_fence();
+    }
+    double elapsed = now_seconds() - start;
+    peak_sink = a[n / 2];
+    return elapsed;
+}
+
+// The best of 10 passes over one array of `bytes`, in GB/s of its bytes.
+static double best_pass_gbs(double (*pass)(float *, size_t, int, int), int threads, size_t bytes) {
     if (threads < 1) threads = 1;
     size_t n = 0;
     float *a = allocate_touched(bytes, &n, threads);
     if (a == NULL) return 0.0;
-    // XOR of the bit patterns: an integer reduction the compiler vectorizes without reassociating
-    // float sums, and one no load can be left out of.
-    const unsigned *words = (const unsigned *)a;
-    long count = (long)n;
     double best = 0.0;
     for (int trial = 0; trial < 10; trial++) {
-        unsigned folded = 0;
-        double start = now_seconds();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(^ : folded)
-#endif
-        for (long i = 0; i < count; i++) folded ^= words[i];
-        double elapsed = now_seconds() - start;
-        peak_sink = (float)folded;
-        double gbs = (double)n * sizeof(float) / elapsed * 1e-9;
+        double gbs = (double)n * sizeof(float) / pass(a, n, threads, trial) * 1e-9;
         if (gbs > best) best = gbs;
     }
     free(a);
     return best;
 }
 
+double swl_measure_read_bandwidth_gbs(int threads, size_t bytes) {
+    return best_pass_gbs(read_pass, threads, bytes);
+}
+
 double swl_measure_write_bandwidth_gbs(int threads, size_t bytes) {
-    if (threads < 1) threads = 1;
-    size_t n = 0;
-    float *a = allocate_touched(bytes, &n, threads);
-    if (a == NULL) return 0.0;
-    float4 *vectors = (float4 *)a;
-    long count = (long)(n / 4);
-    double best = 0.0;
-    for (int trial = 0; trial < 10; trial++) {
-        const float4 value = {(float)trial, 1.0f, 2.0f, 3.0f};
-        double start = now_seconds();
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-        {
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-            for (long i = 0; i < count; i++) __builtin_nontemporal_store(value, &vectors[i]);
-            swl_stream_fence();
-        }
-        double elapsed = now_seconds() - start;
-        double gbs = (double)n * sizeof(float) / elapsed * 1e-9;
-        if (gbs > best) best = gbs;
-    }
-    peak_sink = a[n / 2];
-    free(a);
-    return best;
+    return best_pass_gbs(write_pass, threads, bytes);
 }
