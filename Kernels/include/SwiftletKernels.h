@@ -190,6 +190,8 @@ void swl_adamw_update(float *params, float *m, float *v, const float *grads, siz
 double swl_sum_of_squares(const float *x, size_t n);
 /// x ← x·s.
 void swl_scale(float *x, size_t n, float s);
+/// x ← 0, every element (NaN and inf included), split over the threads.
+void swl_zero(float *x, size_t n);
 
 
 // ---------------------------------------------------------------------------------------------

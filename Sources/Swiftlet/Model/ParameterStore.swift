@@ -126,9 +126,9 @@ public final class ParameterStore {
         }
     }
 
-    /// Sets every element (gaps and padding included) to 0.
+    /// Sets every element (gaps and padding included) to 0, on every thread.
     public func zero() {
-        baseAddress.update(repeating: 0, count: count)
+        swl_zero(baseAddress, count)
     }
 
     /// Copies every element of `other`, which must have the same layout.

@@ -87,6 +87,22 @@ import Swiftlet
         }
     }
 
+    /// ParameterStore.zero (the gradients before every step) zeroes every element on every thread,
+    /// NaN and inf included, over a count that does not split evenly.
+    @Test func zeroingClearsEverything() throws {
+        let layout = try ParameterLayout([("a", [70_001]), ("b", [3, 11])])
+        let store = ParameterStore(layout: layout)
+        try forEachConfiguration { isa, threads in
+            store.withUnsafeMutableBufferPointer { buffer in
+                for index in buffer.indices { buffer[index] = index % 3 == 0 ? .nan : index % 3 == 1 ? -.infinity : 2 }
+            }
+            store.zero()
+            let values = store.withUnsafeMutableBufferPointer { Array($0) }
+            #expect(values.count == store.count && values.allSatisfy { $0.bitPattern == 0 },
+                    "zeroed on \(isa), \(threads) threads")
+        }
+    }
+
     @Test func threadIndependent() throws {
         var random = TestRandom(seed: 52)
         let n = 300_007
