@@ -18,7 +18,8 @@
 // split cache-line accesses cost a third of the bandwidth with AVX-512. Peeling only moves
 // elementwise work between lanes, so it never changes a result; reductions do not peel.
 // vprefetch_span(a, j, count, ahead, write) prefetches the 64-byte lines that start in
-// a[j, j + count), `ahead` floats on (0: none), from inside a loop a few lines at a time.
+// a[j, j + count), `ahead` floats on (0: none), from inside a loop a few lines at a time (SIMD
+// paths only); vprefetch_burst(a, count, ahead, write) prefetches a[0, count) at once.
 // VEC_FN marks inlined helpers, VEC_KERNEL the per-path kernels the dispatchers call.
 #include "internal.h"
 
@@ -62,6 +63,7 @@
 #undef vstore_k
 #undef valign_head
 #undef vprefetch_span
+#undef vprefetch_burst
 
 #if SWL_SIMD_WIDTH == 16 && SWL_HAS_X86
 #include <immintrin.h>
@@ -223,6 +225,7 @@ VEC_FN vf simd_pow2_portable(vf k) {
 #define vstore_k VEC(vstore_k)
 #define valign_head VEC(valign_head)
 #define vprefetch_span VEC(vprefetch_span)
+#define vprefetch_burst VEC(vprefetch_burst)
 
 VEC_FN vf VEC(vload_k)(const float *p, int lanes, float fill) {
     return lanes == VW ? vload(p) : vload_n(p, lanes, fill);
@@ -246,9 +249,20 @@ VEC_FN size_t VEC(valign_head)(const float *p, size_t n) {
 
 // Issued a few lines at a time from inside a row's loops: a whole row's worth at once fills the
 // core's queue of outstanding misses and stalls the loads the loop itself is waiting for.
+// Plain C (VW 1) skips them: a prefetch inside its loops costs a branch per element and keeps the
+// compiler from vectorizing them; it prefetches whole rows first with vprefetch_burst instead.
 VEC_FN void VEC(vprefetch_span)(const float *a, int j, int count, size_t ahead, bool write) {
-    if (ahead == 0) return;
+    if (ahead == 0 || VW == 1) return;
     for (int k = (j + 15) & ~15; k < j + count; k += 16) {
+        if (write) __builtin_prefetch(a + k + ahead, 1);
+        else __builtin_prefetch(a + k + ahead);
+    }
+}
+
+// Prefetches the lines of a[0, count), `ahead` floats on (0: none), all at once.
+VEC_FN void VEC(vprefetch_burst)(const float *a, int count, size_t ahead, bool write) {
+    if (ahead == 0) return;
+    for (int k = 0; k < count; k += 16) {
         if (write) __builtin_prefetch(a + k + ahead, 1);
         else __builtin_prefetch(a + k + ahead);
     }
