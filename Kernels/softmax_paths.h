@@ -33,20 +33,25 @@ VEC_FN float VEC(softmax_row_max)(const float *s, int n, float scale, size_t ahe
     return vhmax(m);
 }
 
+// One vector pair of a row's exp pass at j: e[j, j + 2·VW) = exp(scale·s − max), each vector
+// added to its own chain of the sum.
+VEC_FN void VEC(softmax_exp_pair)(float *e, const float *s, int j, vf scale2, vf shift, vf *sum0,
+                                  vf *sum1) {
+    vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
+    vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
+    vstore(e + j, e0);
+    vstore(e + j + VW, e1);
+    *sum0 = vadd(*sum0, e0);
+    *sum1 = vadd(*sum1, e1);
+}
+
 // The row's exps from vector j on: e[j…n) = exp(scale·s − max), taken as
 // 2^(s·scale·log2 e − max·log2 e) in one FMA (the sum absorbs the shift's rounding), and the sum
 // of all n of them, given the two partial sums of the vectors before j. Whole vector pairs go to
 // the two chains, a last whole vector to the first, the partial tail to the second.
 VEC_FN float VEC(softmax_exps_from)(float *e, const float *s, int j, int n, vf scale2, vf shift,
                                     vf sum0, vf sum1) {
-    for (; j + 2 * VW <= n; j += 2 * VW) {
-        vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
-        vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
-        vstore(e + j, e0);
-        vstore(e + j + VW, e1);
-        sum0 = vadd(sum0, e0);
-        sum1 = vadd(sum1, e1);
-    }
+    for (; j + 2 * VW <= n; j += 2 * VW) VEC(softmax_exp_pair)(e, s, j, scale2, shift, &sum0, &sum1);
     for (; j + VW <= n; j += VW) {
         vf x = vexp2(vfma(scale2, vload(s + j), shift));
         vstore(e + j, x);
@@ -123,12 +128,7 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
             // vector per exp vector, so the stores spread over the exp pass.
             out = VEC(softmax_stream_head)(pending, pending_e, pending_n, T, pending_inverse);
             for (; j + 2 * VW <= n && out + 2 * VW <= T; j += 2 * VW, out += 2 * VW) {
-                vf e0 = vexp2(vfma(scale2, vload(s + j), shift));
-                vf e1 = vexp2(vfma(scale2, vload(s + j + VW), shift));
-                vstore(e + j, e0);
-                vstore(e + j + VW, e1);
-                sum0 = vadd(sum0, e0);
-                sum1 = vadd(sum1, e1);
+                VEC(softmax_exp_pair)(e, s, j, scale2, shift, &sum0, &sum1);
                 const int next = out + VW;
                 vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
                 vstream(pending + next, VEC(softmax_normalized)(pending_e, next, pending_n, pending_inverse));
@@ -146,6 +146,16 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
     VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
 }
 
+// One vector pair of a row's dot product Σ p·dp at j, each vector into its own chain, prefetching
+// p and dp `ahead` floats on.
+VEC_FN void VEC(softmax_dot_pair)(const float *p, const float *dp, int j, size_t ahead, vf *dot0,
+                                  vf *dot1) {
+    vprefetch_span(p, j, 2 * VW, ahead, false);
+    vprefetch_span(dp, j, 2 * VW, ahead, false);
+    *dot0 = vfma(vload(p + j), vload(dp + j), *dot0);
+    *dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), *dot1);
+}
+
 // Σ p·dp over a row's n entries from vector j on, given the two chains' sums of the vectors
 // before j: whole vector pairs go to the two chains, a last whole vector to the first, the partial
 // tail to the second. Prefetches p and dp `ahead` floats on (up to that row's diagonal) as it goes.
@@ -155,12 +165,7 @@ VEC_FN float VEC(softmax_dot_from)(const float *p, const float *dp, int j, int n
         vprefetch_burst(p, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, false);
         vprefetch_burst(dp, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, false);
     }
-    for (; j + 2 * VW <= n; j += 2 * VW) {
-        vprefetch_span(p, j, 2 * VW, ahead, false);
-        vprefetch_span(dp, j, 2 * VW, ahead, false);
-        dot0 = vfma(vload(p + j), vload(dp + j), dot0);
-        dot1 = vfma(vload(p + j + VW), vload(dp + j + VW), dot1);
-    }
+    for (; j + 2 * VW <= n; j += 2 * VW) VEC(softmax_dot_pair)(p, dp, j, ahead, &dot0, &dot1);
     vprefetch_span(p, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
     vprefetch_span(dp, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
     for (; j + VW <= n; j += VW) dot0 = vfma(vload(p + j), vload(dp + j), dot0);
@@ -222,10 +227,7 @@ VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, 
             const size_t next_ahead = softmax_ahead(row + 1, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
             vf dot0 = zero, dot1 = zero;
             for (; j + 2 * VW <= n && j + 2 * VW <= next_n; j += 2 * VW) {
-                vprefetch_span(next_p, j, 2 * VW, next_ahead, false);
-                vprefetch_span(next_dp, j, 2 * VW, next_ahead, false);
-                dot0 = vfma(vload(next_p + j), vload(next_dp + j), dot0);
-                dot1 = vfma(vload(next_p + j + VW), vload(next_dp + j + VW), dot1);
+                VEC(softmax_dot_pair)(next_p, next_dp, j, next_ahead, &dot0, &dot1);
                 vprefetch_span(ds, j, 2 * VW, ahead, true);
                 VEC(softmax_update)(ds, p, dp, j, vscale, this_dot);
                 VEC(softmax_update)(ds, p, dp, j + VW, vscale, this_dot);
