@@ -12,6 +12,9 @@ enum KernelCases {
     static let vocabulary = 50257
     static let paddedVocabulary = 50304
     static let rows = 1024  // B·T = 4·256
+    /// B·T = 4·64: the rows of the B=4, T=64 step, and those the GEMM figures of other libraries
+    /// in the speed issue were measured with.
+    static let shortRows = 256
     static let parameterCount = 124_439_808
 
     static func all(quick: Bool) -> [BenchmarkCase] {
@@ -21,11 +24,14 @@ enum KernelCases {
 
     // MARK: matmul — swl_linear_forward / swl_linear_backward; x (M,K), weight (N,K), out (M,N).
 
-    /// (M, K, N) of the GPT-2 linears: c_attn, attention c_proj, c_fc, MLP c_proj, LM head.
+    /// (M, K, N) of the GPT-2 linears: c_attn, attention c_proj, c_fc, MLP c_proj, LM head; with
+    /// 256 rows (B=4, T=64) and 1,024 rows (B=4, T=256).
     static func matmulShapes(quick: Bool) -> [(m: Int, k: Int, n: Int)] {
         let c = channels
-        if quick { return [(rows, c, 4 * c)] }
-        return [(rows, c, 3 * c), (rows, c, c), (rows, c, 4 * c), (rows, 4 * c, c), (rows, c, paddedVocabulary)]
+        if quick { return [(shortRows, c, 4 * c), (rows, c, 4 * c)] }
+        return [shortRows, rows].flatMap { m in
+            [(m, c, 3 * c), (m, c, c), (m, c, 4 * c), (m, 4 * c, c), (m, c, paddedVocabulary)]
+        }
     }
 
     static func matmul(quick: Bool) -> [BenchmarkCase] {
