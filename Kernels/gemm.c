@@ -109,7 +109,51 @@ typedef struct {
     float *a_packed;  // (round_up(M,mr), K) in K blocks, or NULL
     float *b_packed;  // (K, round_up(N,nr)) in K blocks, or NULL
     int keep_b;       // B packed per tile is kept for all of K, for the next tile down its column
+    int fetch_ahead;  // an operand packed per tile comes from memory: each tile fetches what the
+                      // thread's next tile reads into L2 as it runs
 } gemm_plan;
+
+// Part of a matrix to fetch ahead: `runs` runs of `length` contiguous floats, `stride` apart.
+typedef struct {
+    const float *start;
+    size_t stride;
+    int runs, length;
+} gemm_region;
+
+// The part of A that packing rows [i0, i0+m) and columns [k0, k0+kc) reads.
+static gemm_region a_source(const gemm_plan *plan, int i0, int m, int k0, int kc) {
+    const swl_gemm_view a = plan->a;
+    const float *corner = a.data + (size_t)i0 * a.row_stride + (size_t)k0 * a.col_stride;
+    if (a.col_stride == 1) return (gemm_region){corner, a.row_stride, m, kc};  // m rows of kc
+    return (gemm_region){corner, a.col_stride, kc, m};                        // kc rows of m
+}
+
+// The part of B that packing columns [j0, j0+n) and rows [k0, k0+kc) reads.
+static gemm_region b_source(const gemm_plan *plan, int j0, int n, int k0, int kc) {
+    const swl_gemm_view b = plan->b;
+    const float *corner = b.data + (size_t)k0 * b.row_stride + (size_t)j0 * b.col_stride;
+    if (b.col_stride == 1) return (gemm_region){corner, b.row_stride, kc, n};  // kc rows of n
+    return (gemm_region){corner, b.col_stride, n, kc};                        // n rows of kc
+}
+
+// Prefetches part `part` of `parts` of the region's cache lines into L2, so that a region can be
+// fetched a little at a time while the micro-kernel runs, instead of the packing waiting on
+// memory for all of it at once.
+static void prefetch_part(const gemm_region *region, int part, int parts) {
+    enum { LINE_FLOATS = 16 };
+    const long per_run = (region->length + LINE_FLOATS - 1) / LINE_FLOATS + 1;  // +1: unaligned runs
+    const long lines = per_run * region->runs;
+    const long first = lines * part / parts, end = lines * (part + 1) / parts;
+    long run = first / per_run, line_in_run = first % per_run;
+    const float *row = region->start + (size_t)run * region->stride;
+    for (long line = first; line < end; line++) {
+        __builtin_prefetch(row + SWL_MIN(line_in_run * LINE_FLOATS, (long)region->length - 1), 0, 2);
+        if (++line_in_run == per_run) {
+            line_in_run = 0;
+            row += region->stride;
+        }
+    }
+}
 
 // Packs all of A (or B), one (K block, row block) per iteration, split over the threads.
 static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
@@ -158,11 +202,15 @@ static void initialize_c(const gemm_plan *plan, int i0, int m, int j0, int n) {
 // One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
 // ap and bp are this thread's buffers for the operand that is not packed whole. With keep_b, bp
 // holds every K block of these columns' B, and b_ready says the tile before packed them.
+// `ahead` lists the `ahead_count` regions the thread's next tile will read: fetched into L2 a
+// part at each micro-kernel call.
 static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp,
-                      int b_ready) {
+                      int b_ready, const gemm_region *ahead, int ahead_count) {
     const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
     const size_t ldc = plan->ldc;
+    const int calls = (plan->K + plan->kc - 1) / plan->kc * ((m + mr - 1) / mr) * ((n + nr - 1) / nr);
+    int call = 0;
     if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, i0, m, j0, n);
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
@@ -188,6 +236,8 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
                 const float *b_panel = b_block + (size_t)jp * kc;
                 run_microkernel(path, plan->c + (size_t)(i0 + ip) * ldc + j0 + jp, ldc, a_panel, b_panel,
                                 kc, rows, cols);
+                for (int r = 0; r < ahead_count; r++) prefetch_part(&ahead[r], call, calls);
+                call++;
             }
         }
     }
@@ -204,8 +254,20 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
 #pragma omp for schedule(static)
     for (int t = 0; t < tiles; t++) {
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
-        gemm_tile(plan, i0, SWL_MIN(plan->mc, plan->M - i0), j0, SWL_MIN(plan->nc, plan->N - j0), ap, bp,
-                  plan->keep_b && j0 == packed_j0);
+        // The next tile (the thread's own, but for the last of its run) starts new columns of B.
+        const int next_j0 = (t + 1) / plan->tiles_m * plan->nc;
+        const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
+        // What the next tile (the thread's own, but for the last of its run) packs that this one
+        // did not: its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
+        gemm_region ahead[2];
+        int ahead_count = 0;
+        if (plan->fetch_ahead && t + 1 < tiles) {
+            const int next_i0 = (t + 1) % plan->tiles_m * plan->mc;
+            const int next_m = SWL_MIN(plan->mc, plan->M - next_i0), next_n = SWL_MIN(plan->nc, plan->N - next_j0);
+            if (plan->a_packed == NULL && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
+            if (plan->b_packed == NULL && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
+        }
+        gemm_tile(plan, i0, m, j0, n, ap, bp, plan->keep_b && j0 == packed_j0, ahead, ahead_count);
         packed_j0 = j0;
     }
 }
@@ -231,15 +293,31 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
         for (int k0 = 0; k0 < plan->K; k0 += plan->kc, parity ^= 1) {
             const int kc = SWL_MIN(plan->kc, plan->K - k0);
             float *bp = b_buffers + (size_t)parity * b_floats;
-#pragma omp for schedule(static)
-            for (int q = 0; q < panels; q++)
+            // Each thread packs a contiguous run of the panels (the barrier below ends the block).
+            const int q0 = panels * me / threads, q1 = panels * (me + 1) / threads;
+            for (int q = q0; q < q1; q++)
                 pack_b(path, bp + (size_t)q * nr * kc, plan->b, j0 + q * nr, SWL_MIN(nr, n - q * nr), k0, kc);
+#pragma omp barrier
+            // The B this thread packs next (the next K block, or the first of the next columns),
+            // fetched into L2 a part at each micro-kernel call.
+            const int next_k0 = k0 + kc < plan->K ? k0 + kc : 0, next_j0 = next_k0 > 0 ? j0 : j0 + plan->nc;
+            const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
+            const int next_q0 = next_panels * me / threads, next_q1 = next_panels * (me + 1) / threads;
+            const int fetch = next_j0 < plan->N && next_q1 > next_q0;
+            gemm_region next_b;
+            if (fetch)
+                next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),
+                                  next_k0, SWL_MIN(plan->kc, plan->K - next_k0));
+            const int calls = (row1 - row0 + mr - 1) / mr * panels;
+            int call = 0;
             for (int i0 = row0; i0 < row1; i0 += mr) {
                 const int rows = SWL_MIN(mr, row1 - i0);
                 pack_a(path, ap, plan->a, i0, rows, k0, kc);
-                for (int q = 0; q < panels; q++)
+                for (int q = 0; q < panels; q++) {
                     run_microkernel(path, plan->c + (size_t)i0 * plan->ldc + j0 + q * nr, plan->ldc, ap,
                                     bp + (size_t)q * nr * kc, kc, rows, SWL_MIN(nr, n - q * nr));
+                    if (fetch) prefetch_part(&next_b, call++, calls);
+                }
             }
         }
     }
@@ -329,6 +407,8 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     // read from memory each time); a B that stays cached is faster packed again (measured).
     plan.keep_b = whole_a && plan.tiles_m > 1 && b_whole > WHOLE_OPERAND_LIMIT &&
                   (size_t)plan.nc * K <= KEPT_B_LIMIT;
+    plan.fetch_ahead = !shared_b && ((!whole_a && a_whole > WHOLE_OPERAND_LIMIT) ||
+                                     (!whole_b && b_whole > WHOLE_OPERAND_LIMIT));
     const int tiles = plan.tiles_m * plan.tiles_n;
     const int threads = shared_b ? SWL_MAX(1, SWL_MIN(omp_get_max_threads(), (M + path->mr - 1) / path->mr))
                                  : SWL_MAX(1, SWL_MIN(omp_get_max_threads(), tiles));
