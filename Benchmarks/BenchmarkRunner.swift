@@ -112,6 +112,11 @@ public struct BenchmarkRunner {
             print("")
             print(summary)
         }
+        if !report.results.isEmpty {
+            report.machineAtEnd = MachineProfile.measure(threads: options.threads, quick: options.quick)
+            print("")
+            print(report.machineAtEndTable ?? "")
+        }
         return report
     }
 }

@@ -4,6 +4,9 @@ import Swiftlet
 /// The benchmark's output: an aligned table for people and a JSON document for machines.
 public struct Report: Sendable {
     public let machine: MachineProfile
+    /// The same measurement taken again after the last case, if it was: how far the machine (its
+    /// clock, its share of a shared VM) drifted during the run. Every "% peak" is against `machine`.
+    public var machineAtEnd: MachineProfile?
     public var results: [BenchmarkResult]
     /// Cases not run, with the reason (e.g. naive attention that would not fit in memory).
     public var skipped: [(label: String, reason: String)]
@@ -25,9 +28,17 @@ public struct Report: Sendable {
     ]
 
     /// The machine section: measured peaks per thread count.
-    public var machineTable: String {
-        var lines = ["machine (measured, ISA \(machine.isa)):",
-                     "  threads  FMA peak GFLOP/s  stream GB/s  read GB/s  write GB/s"]
+    public var machineTable: String { Report.machineTable(machine, title: "machine (measured, ISA \(machine.isa)):") }
+
+    /// The machine measured again at the end, if it was.
+    public var machineAtEndTable: String? {
+        machineAtEnd.map {
+            Report.machineTable($0, title: "machine measured again after the last case (drift during the run; every % peak above is against the first measurement):")
+        }
+    }
+
+    static func machineTable(_ machine: MachineProfile, title: String) -> String {
+        var lines = [title, "  threads  FMA peak GFLOP/s  stream GB/s  read GB/s  write GB/s"]
         for peak in machine.peaks {
             lines.append("  " + Report.pad("\(peak.threads)", 7, left: false)
                 + Report.pad(Report.fixed(peak.gflops, 1), 18, left: false)
@@ -71,6 +82,7 @@ public struct Report: Sendable {
         }
         let summary = AttentionSummary(results: results).table
         if !summary.isEmpty { lines += ["", summary] }
+        if let end = machineAtEndTable { lines += ["", end] }
         return lines.joined(separator: "\n")
     }
 

@@ -47,6 +47,19 @@ import Testing
         #expect(abs((streamed.tokensPerSecond ?? 0) - 10_000) < 1e-6)
     }
 
+    @Test func machineMeasuredAgainShowsInTheTableOnly() throws {
+        var report = Report(machine: Self.machine)
+        #expect(!report.table.contains("measured again"))
+        report.machineAtEnd = MachineProfile(isa: "avx512", peaks: [.init(threads: 1, gflops: 123.4, gbs: 45.6)])
+        #expect(report.table.contains("measured again"))
+        #expect(report.table.contains("123.4") && report.table.contains("45.6"))
+        // The JSON's machine stays the first measurement, in the contract's fields.
+        let object = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
+        #expect(Set(object.keys) == ["machine", "results"])
+        let machine = try #require(object["machine"] as? [String: Any])
+        #expect(machine["peak_gflops"] as? Double == 500)
+    }
+
     @Test func jsonHasExactlyTheContractFields() throws {
         let flash = BenchmarkCase(name: "attention_fwd", variant: "flash", shape: "1,12,64,64", flops: 1e6,
                                   extraBytes: { threads in 100 * threads }) { _ in {} }
