@@ -122,20 +122,29 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
         const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
         const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
         vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
-        int j = 0, out = 0;
+        int j = 0, out = 0, zeros = 0;
         if (pending != NULL) {
-            // Masked stores up to the pending row's first aligned vector, then one aligned output
-            // vector per exp vector, so the stores spread over the exp pass.
+            // Masked stores up to the pending row's first aligned vector; then, per exp vector,
+            // one aligned output vector from the front (its values) and one from its zeros above
+            // the diagonal, so the stores spread over the exp pass. Interleaving the zeros with
+            // the values streams faster than writing them after (10-13% in a masked-copy
+            // microbenchmark at T=1024). Aligned vectors [out, zeros) hold values, [zeros,
+            // end_aligned) only zeros; the masked tail after end_aligned is written last.
             out = VEC(softmax_stream_head)(pending, pending_e, pending_n, T, pending_inverse);
-            for (; j + 2 * VW <= n && out + 2 * VW <= T; j += 2 * VW, out += 2 * VW) {
+            const int end_aligned = out + (T - out) / VW * VW;
+            zeros = SWL_MIN(out + (SWL_MAX(pending_n - out, 0) + VW - 1) / VW * VW, end_aligned);
+            const int values_end = zeros;
+            for (; j + 2 * VW <= n; j += 2 * VW) {
                 VEC(softmax_exp_pair)(e, s, j, scale2, shift, &sum0, &sum1);
-                const int next = out + VW;
-                vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
-                vstream(pending + next, VEC(softmax_normalized)(pending_e, next, pending_n, pending_inverse));
+                for (int v = 0; v < 2 && out < values_end; v++, out += VW)
+                    vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
+                for (int v = 0; v < 2 && zeros < end_aligned; v++, zeros += VW) vstream(pending + zeros, vset1(0.0f));
             }
+            for (; out < values_end; out += VW)
+                vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
         }
         const float sum = VEC(softmax_exps_from)(e, s, j, n, scale2, shift, sum0, sum1);
-        if (pending != NULL) VEC(softmax_stream_from)(pending, pending_e, out, pending_n, T, pending_inverse);
+        if (pending != NULL) VEC(softmax_stream_from)(pending, pending_e, zeros, pending_n, T, pending_inverse);
         pending = p;
         pending_e = e;
         pending_n = n;
@@ -258,11 +267,20 @@ VEC_KERNEL void VEC(softmax_traffic_forward_rows)(float *out, const float *in, s
         if (VW == 1) vprefetch_burst(s, n + SOFTMAX_FORWARD_PREFETCH_ROWS, ahead, false);  // as the kernel
         int j = (int)valign_head(p, (size_t)T);
         if (j > 0) vstore_n(p, vload_n(s, SWL_MIN(j, n), 0.0f), j);
-        for (; j + VW <= T; j += VW) {
-            vprefetch_span(s, j, VW, j < n + SOFTMAX_FORWARD_PREFETCH_ROWS ? ahead : 0, false);
-            vf v = j + VW <= n ? vload(s + j) : j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f);
-            vstream(p + j, v);
+        // As the kernel: the aligned vectors with values, each followed by one of the zeros.
+        const int end_aligned = j + (T - j) / VW * VW;
+        int zeros = SWL_MIN(j + (SWL_MAX(n - j, 0) + VW - 1) / VW * VW, end_aligned);
+        for (const int values_end = zeros; j < values_end; j += VW) {
+            vprefetch_span(s, j, VW, ahead, false);
+            vstream(p + j, j + VW <= n ? vload(s + j) : vload_n(s + j, n - j, 0.0f));
+            if (zeros < end_aligned) {
+                vstream(p + zeros, vset1(0.0f));
+                zeros += VW;
+            }
         }
+        vprefetch_span(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
+        for (; zeros < end_aligned; zeros += VW) vstream(p + zeros, vset1(0.0f));
+        j = end_aligned;
         if (j < T) vstore_n(p + j, j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f), T - j);
     }
 }
