@@ -10,12 +10,16 @@
 // it is too big to stay cached, kept for the thread's next tile down the same columns). When
 // both are too big to keep in cache (dout·W of the LM head), the threads share each K block of
 // B instead and split the rows of C (gemm_shared_b).
+// An operand packed per tile that comes from memory (the LM head's weight, doutᵀ) is prefetched
+// into L2 for the thread's next tile a few lines per micro-kernel call, so packing it does not
+// wait on memory (prefetch_part).
 // Every element of C is summed over the same K blocks in the same order whatever the thread
 // count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
 // they decide who computes an element, never how).
 // Pack buffers (up to ~16 MiB) come from a process-wide cache that grows on demand and is never
 // freed, so calls do not pay page faults on freshly mapped memory each time.
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,16 +145,16 @@ static gemm_region b_source(const gemm_plan *plan, int j0, int n, int k0, int kc
 // memory for all of it at once.
 static void prefetch_part(const gemm_region *region, int part, int parts) {
     enum { LINE_FLOATS = 16 };
-    const long per_run = (region->length + LINE_FLOATS - 1) / LINE_FLOATS + 1;  // +1: unaligned runs
-    const long lines = per_run * region->runs;
-    const long first = lines * part / parts, end = lines * (part + 1) / parts;
-    long run = first / per_run, line_in_run = first % per_run;
-    const float *row = region->start + (size_t)run * region->stride;
-    for (long line = first; line < end; line++) {
-        __builtin_prefetch(row + SWL_MIN(line_in_run * LINE_FLOATS, (long)region->length - 1), 0, 2);
+    const int64_t per_run = (region->length + LINE_FLOATS - 1) / LINE_FLOATS + 1;  // +1: unaligned runs
+    const int64_t lines = per_run * region->runs;
+    const int64_t first = lines * part / parts, end = lines * (part + 1) / parts;
+    int64_t run = first / per_run, line_in_run = first % per_run;
+    for (int64_t line = first; line < end; line++) {
+        const int64_t offset = SWL_MIN(line_in_run * LINE_FLOATS, (int64_t)region->length - 1);
+        __builtin_prefetch(region->start + (size_t)run * region->stride + (size_t)offset, 0, 2);
         if (++line_in_run == per_run) {
             line_in_run = 0;
-            row += region->stride;
+            run++;
         }
     }
 }
@@ -254,15 +258,13 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
 #pragma omp for schedule(static)
     for (int t = 0; t < tiles; t++) {
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
-        // The next tile (the thread's own, but for the last of its run) starts new columns of B.
-        const int next_j0 = (t + 1) / plan->tiles_m * plan->nc;
         const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
         // What the next tile (the thread's own, but for the last of its run) packs that this one
         // did not: its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
         gemm_region ahead[2];
         int ahead_count = 0;
         if (plan->fetch_ahead && t + 1 < tiles) {
-            const int next_i0 = (t + 1) % plan->tiles_m * plan->mc;
+            const int next_i0 = (t + 1) % plan->tiles_m * plan->mc, next_j0 = (t + 1) / plan->tiles_m * plan->nc;
             const int next_m = SWL_MIN(plan->mc, plan->M - next_i0), next_n = SWL_MIN(plan->nc, plan->N - next_j0);
             if (plan->a_packed == NULL && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
             if (plan->b_packed == NULL && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
@@ -301,13 +303,16 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
             // The B this thread packs next (the next K block, or the first of the next columns),
             // fetched into L2 a part at each micro-kernel call.
             const int next_k0 = k0 + kc < plan->K ? k0 + kc : 0, next_j0 = next_k0 > 0 ? j0 : j0 + plan->nc;
-            const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
-            const int next_q0 = next_panels * me / threads, next_q1 = next_panels * (me + 1) / threads;
-            const int fetch = next_j0 < plan->N && next_q1 > next_q0;
             gemm_region next_b;
-            if (fetch)
-                next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),
-                                  next_k0, SWL_MIN(plan->kc, plan->K - next_k0));
+            int fetch = 0;
+            if (next_j0 < plan->N) {
+                const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
+                const int next_q0 = next_panels * me / threads, next_q1 = next_panels * (me + 1) / threads;
+                fetch = next_q1 > next_q0;
+                if (fetch)
+                    next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),
+                                      next_k0, SWL_MIN(plan->kc, plan->K - next_k0));
+            }
             const int calls = (row1 - row0 + mr - 1) / mr * panels;
             int call = 0;
             for (int i0 = row0; i0 < row1; i0 += mr) {

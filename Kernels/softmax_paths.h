@@ -73,6 +73,14 @@ VEC_FN int VEC(softmax_stream_head)(float *p, const float *e, int n, int T, vf i
     return head;
 }
 
+// How an output row's aligned vectors after its head (the first `head` floats, stored masked)
+// split: [head, values_end) hold its n values (the last one maybe in part), [values_end,
+// *end_aligned) only zeros, and the masked tail [*end_aligned, T) comes last. Returns values_end.
+VEC_FN int VEC(softmax_values_end)(int head, int n, int T, int *end_aligned) {
+    *end_aligned = head + (T - head) / VW * VW;
+    return SWL_MIN(head + (SWL_MAX(n - head, 0) + VW - 1) / VW * VW, *end_aligned);
+}
+
 // Streams the whole aligned vectors of output row p (T floats) from element j on, then its tail:
 // p = e·inverse below the diagonal (n exps) and 0 above it.
 VEC_FN void VEC(softmax_stream_from)(float *p, const float *e, int j, int n, int T, vf inverse) {
@@ -122,30 +130,27 @@ VEC_KERNEL void VEC(softmax_forward_rows_streamed)(float *probs, const float *sc
         const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
         const vf shift = vset1(-VEC(softmax_row_max)(s, n, scale, ahead) * SWL_LOG2E);
         vf sum0 = vset1(0.0f), sum1 = vset1(0.0f);
-        int j = 0, out = 0, zeros = 0;
+        int j = 0, out = 0, next_zero = 0;
         if (pending != NULL) {
             // Masked stores up to the pending row's first aligned vector; then, per exp vector,
-            // one aligned output vector from the front (its values) and two from its zeros above
-            // the diagonal, so the stores spread over the exp pass. Interleaving the zeros with
-            // the values streams faster than writing them after (15-20% in a masked-copy
-            // microbenchmark at T=1024; two zeros per value beat one by 3%). Aligned vectors
-            // [out, zeros) hold values, [zeros, end_aligned) only zeros; the masked tail after
-            // end_aligned is written last.
+            // one aligned output vector of the pending row's values and SOFTMAX_ZEROS_PER_VALUE
+            // of its zeros, so the stores spread over the exp pass; its masked tail after them.
             out = VEC(softmax_stream_head)(pending, pending_e, pending_n, T, pending_inverse);
-            const int end_aligned = out + (T - out) / VW * VW;
-            zeros = SWL_MIN(out + (SWL_MAX(pending_n - out, 0) + VW - 1) / VW * VW, end_aligned);
-            const int values_end = zeros;
+            int end_aligned;
+            const int values_end = VEC(softmax_values_end)(out, pending_n, T, &end_aligned);
+            next_zero = values_end;
             for (; j + 2 * VW <= n; j += 2 * VW) {
                 VEC(softmax_exp_pair)(e, s, j, scale2, shift, &sum0, &sum1);
                 for (int v = 0; v < 2 && out < values_end; v++, out += VW)
                     vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
-                for (int v = 0; v < 4 && zeros < end_aligned; v++, zeros += VW) vstream(pending + zeros, vset1(0.0f));
+                for (int v = 0; v < 2 * SOFTMAX_ZEROS_PER_VALUE && next_zero < end_aligned; v++, next_zero += VW)
+                    vstream(pending + next_zero, vset1(0.0f));
             }
             for (; out < values_end; out += VW)
                 vstream(pending + out, VEC(softmax_normalized)(pending_e, out, pending_n, pending_inverse));
         }
         const float sum = VEC(softmax_exps_from)(e, s, j, n, scale2, shift, sum0, sum1);
-        if (pending != NULL) VEC(softmax_stream_from)(pending, pending_e, zeros, pending_n, T, pending_inverse);
+        if (pending != NULL) VEC(softmax_stream_from)(pending, pending_e, next_zero, pending_n, T, pending_inverse);
         pending = p;
         pending_e = e;
         pending_n = n;
@@ -268,16 +273,18 @@ VEC_KERNEL void VEC(softmax_traffic_forward_rows)(float *out, const float *in, s
         if (VW == 1) vprefetch_burst(s, n + SOFTMAX_FORWARD_PREFETCH_ROWS, ahead, false);  // as the kernel
         int j = (int)valign_head(p, (size_t)T);
         if (j > 0) vstore_n(p, vload_n(s, SWL_MIN(j, n), 0.0f), j);
-        // As the kernel: the aligned vectors with values, each followed by two of the zeros.
-        const int end_aligned = j + (T - j) / VW * VW;
-        int zeros = SWL_MIN(j + (SWL_MAX(n - j, 0) + VW - 1) / VW * VW, end_aligned);
-        for (const int values_end = zeros; j < values_end; j += VW) {
+        // As the kernel: each aligned vector of values followed by SOFTMAX_ZEROS_PER_VALUE zeros.
+        int end_aligned;
+        const int values_end = VEC(softmax_values_end)(j, n, T, &end_aligned);
+        int next_zero = values_end;
+        for (; j < values_end; j += VW) {
             vprefetch_span(s, j, VW, ahead, false);
             vstream(p + j, j + VW <= n ? vload(s + j) : vload_n(s + j, n - j, 0.0f));
-            for (int v = 0; v < 2 && zeros < end_aligned; v++, zeros += VW) vstream(p + zeros, vset1(0.0f));
+            for (int v = 0; v < SOFTMAX_ZEROS_PER_VALUE && next_zero < end_aligned; v++, next_zero += VW)
+                vstream(p + next_zero, vset1(0.0f));
         }
         vprefetch_span(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
-        for (; zeros < end_aligned; zeros += VW) vstream(p + zeros, vset1(0.0f));
+        for (; next_zero < end_aligned; next_zero += VW) vstream(p + next_zero, vset1(0.0f));
         j = end_aligned;
         if (j < T) vstore_n(p + j, j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f), T - j);
     }
