@@ -253,17 +253,19 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
     if (whole_a || whole_b) pack_whole_operand(plan, whole_a);  // ends with a barrier
     const int tiles = plan->tiles_m * plan->tiles_n;
     int packed_j0 = -1;  // the columns whose B this thread holds packed (keep_b)
-    // Tiles go down a column of C first, so each thread reads a contiguous share of B, and its
-    // tiles down one column share one packing of B when keep_b.
-#pragma omp for schedule(static)
-    for (int t = 0; t < tiles; t++) {
+    // Each thread takes one contiguous run of tiles. Tiles go down a column of C first, so each
+    // thread reads a contiguous share of B, and its tiles down one column share one packing of B
+    // when keep_b.
+    const int threads = omp_get_num_threads(), me = omp_get_thread_num();
+    const int first = (int)((int64_t)tiles * me / threads), end = (int)((int64_t)tiles * (me + 1) / threads);
+    for (int t = first; t < end; t++) {
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
         const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
-        // What the next tile (the thread's own, but for the last of its run) packs that this one
-        // did not: its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
+        // What the thread's next tile packs that this one did not: its A rows, its B columns.
+        // (Its C rows are long runs the hardware prefetches.)
         gemm_region ahead[2];
         int ahead_count = 0;
-        if (plan->fetch_ahead && t + 1 < tiles) {
+        if (plan->fetch_ahead && t + 1 < end) {
             const int next_i0 = (t + 1) % plan->tiles_m * plan->mc, next_j0 = (t + 1) / plan->tiles_m * plan->nc;
             const int next_m = SWL_MIN(plan->mc, plan->M - next_i0), next_n = SWL_MIN(plan->nc, plan->N - next_j0);
             if (plan->a_packed == NULL && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
