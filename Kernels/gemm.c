@@ -256,9 +256,9 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
     // Each thread takes one contiguous run of tiles. Tiles go down a column of C first, so each
     // thread reads a contiguous share of B, and its tiles down one column share one packing of B
     // when keep_b.
-    const int threads = omp_get_num_threads(), me = omp_get_thread_num();
-    const int first = (int)((int64_t)tiles * me / threads), end = (int)((int64_t)tiles * (me + 1) / threads);
-    for (int t = first; t < end; t++) {
+    const swl_share mine = swl_thread_share((size_t)tiles);
+    const int end = (int)mine.end;
+    for (int t = (int)mine.first; t < end; t++) {
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
         const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
         // What the thread's next tile packs that this one did not: its A rows, its B columns.
@@ -298,8 +298,8 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
             const int kc = SWL_MIN(plan->kc, plan->K - k0);
             float *bp = b_buffers + (size_t)parity * b_floats;
             // Each thread packs a contiguous run of the panels (the barrier below ends the block).
-            const int q0 = panels * me / threads, q1 = panels * (me + 1) / threads;
-            for (int q = q0; q < q1; q++)
+            const swl_share own_panels = swl_thread_share((size_t)panels);
+            for (int q = (int)own_panels.first; q < (int)own_panels.end; q++)
                 pack_b(path, bp + (size_t)q * nr * kc, plan->b, j0 + q * nr, SWL_MIN(nr, n - q * nr), k0, kc);
 #pragma omp barrier
             // The B this thread packs next (the next K block, or the first of the next columns),
@@ -309,7 +309,8 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
             int fetch = 0;
             if (next_j0 < plan->N) {
                 const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
-                const int next_q0 = next_panels * me / threads, next_q1 = next_panels * (me + 1) / threads;
+                const swl_share next_share = swl_thread_share((size_t)next_panels);
+                const int next_q0 = (int)next_share.first, next_q1 = (int)next_share.end;
                 fetch = next_q1 > next_q0;
                 if (fetch)
                     next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),

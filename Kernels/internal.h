@@ -35,6 +35,16 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 
 #define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))
+// This thread's share [first, end) of `count` items cut into one contiguous run per thread of
+// the enclosing parallel region (all of them outside one); the runs differ by at most one item.
+typedef struct {
+    size_t first, end;
+} swl_share;
+static inline swl_share swl_thread_share(size_t count) {
+    const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
+    return (swl_share){count * thread / threads, count * (thread + 1) / threads};
+}
+
 // log2 e as a float: exp(a) = 2^(a·log2 e), the form every kernel's exp takes.
 #define SWL_LOG2E 1.44269504088896341f
 

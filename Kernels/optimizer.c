@@ -119,8 +119,7 @@ void swl_scale(float *x, size_t n, float s) {
 void swl_zero(float *x, size_t n) {
     _Pragma("omp parallel if (n >= OPTIMIZER_PARALLEL_MIN)")
     {
-        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
-        const size_t first = n * thread / threads, end = n * (thread + 1) / threads;
-        memset(x + first, 0, sizeof(float) * (end - first));
+        const swl_share mine = swl_thread_share(n);
+        memset(x + mine.first, 0, sizeof(float) * (mine.end - mine.first));
     }
 }

@@ -53,17 +53,16 @@ void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T
     {
         // Each thread takes one contiguous run of rows, so a streamed run can carry a row's
         // output over into the next row's pass (see softmax_paths.h).
-        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
-        const size_t first = rows * thread / threads, end = rows * (thread + 1) / threads;
+        const swl_share mine = swl_thread_share(rows);
         // Two scratch rows per thread (NULL if malloc fails: the rows are then built in place,
         // with the same result).
         float *scratch = stream ? malloc(2 * sizeof(float) * (size_t)T) : NULL;
         if (scratch != NULL) {
-            forward_rows_streamed_paths[isa](probs, scores, first, end, rows, T, scale, scratch);
+            forward_rows_streamed_paths[isa](probs, scores, mine.first, mine.end, rows, T, scale, scratch);
             free(scratch);
             swl_stream_fence();
         } else {
-            forward_rows_paths[isa](probs, scores, first, end, rows, T, scale);
+            forward_rows_paths[isa](probs, scores, mine.first, mine.end, rows, T, scale);
         }
     }
 }
@@ -75,9 +74,8 @@ void swl_causal_softmax_backward(float *dscores, const float *dprobs, const floa
 #pragma omp parallel
     {
         // One contiguous run of rows per thread, so the pipeline runs across row boundaries.
-        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
-        const size_t first = rows * thread / threads, end = rows * (thread + 1) / threads;
-        rows_kernel(dscores, dprobs, probs, first, end, rows, T, scale);
+        const swl_share mine = swl_thread_share(rows);
+        rows_kernel(dscores, dprobs, probs, mine.first, mine.end, rows, T, scale);
     }
 }
 
@@ -88,8 +86,8 @@ void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int
     const size_t rows = (size_t)BH * (size_t)T;
 #pragma omp parallel
     {
-        const size_t threads = (size_t)omp_get_num_threads(), thread = (size_t)omp_get_thread_num();
-        rows_kernel(out, in, rows * thread / threads, rows * (thread + 1) / threads, rows, T);
+        const swl_share mine = swl_thread_share(rows);
+        rows_kernel(out, in, mine.first, mine.end, rows, T);
         swl_stream_fence();
     }
 }
