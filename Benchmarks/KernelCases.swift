@@ -76,8 +76,8 @@ enum KernelCases {
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     return { swl_causal_softmax_forward(probs, scores, planes, length, scale) }
                 },
-                // Reads dprobs and probs, reads and writes dscores: lower triangles only.
-                BenchmarkCase(name: "softmax", variant: "backward", shape: shape, bytes: 4 * 4 * triangle) { space in
+                // Reads the lower triangles of dprobs and probs, writes all of dscores (zeros above the diagonal).
+                BenchmarkCase(name: "softmax", variant: "backward", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     swl_causal_softmax_forward(probs, scores, planes, length, scale)
                     let dprobs = space.floats(bh * t * t), dscores = space.zeros(bh * t * t)
@@ -89,7 +89,7 @@ enum KernelCases {
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     return { swl_causal_softmax_traffic_forward(probs, scores, planes, length) }
                 },
-                BenchmarkCase(name: "softmax_traffic", variant: "backward", shape: shape, bytes: 4 * 4 * triangle) { space in
+                BenchmarkCase(name: "softmax_traffic", variant: "backward", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
                     let a = space.floats(bh * t * t), b = space.floats(bh * t * t), c = space.zeros(bh * t * t)
                     return { swl_causal_softmax_traffic_backward(c, a, b, planes, length) }
                 },

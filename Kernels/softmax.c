@@ -1,8 +1,9 @@
 // Fused causal softmax over attention scores, forward and backward.
 // scores, probs, dscores, dprobs are (BH,T,T). Row i of each (T,T) matrix only uses columns j ≤ i:
-// entries above the diagonal are never read (they may be junk) and probs there are exactly 0.
-// The row kernels live in softmax_paths.h, compiled once per ISA path; rows are independent, so
-// threads split them and the result does not depend on the thread count.
+// entries above the diagonal are never read (they may be junk), and probs and dscores there are
+// written exactly 0. Outputs of 8 MiB and more are streamed past the caches. The row kernels
+// live in softmax_paths.h, compiled once per ISA path; rows are independent, so threads split
+// them and the result does not depend on the thread count.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 // The row kernels prefetch the rows this many rows on as they go: each row is a short run of
 // memory of its own, which the hardware prefetcher picks up too late. Measured: the backward
-// (three triangles read) 15% faster at T=256 with 4 rows than with 2, the forward a little
+// (then reading three triangles) 15% faster at T=256 with 4 rows than with 2, the forward a little
 // slower, and at T=1024 no difference either way.
 #define SOFTMAX_FORWARD_PREFETCH_ROWS 2
 #define SOFTMAX_BACKWARD_PREFETCH_ROWS 4
@@ -34,16 +35,13 @@ static inline size_t softmax_ahead(size_t row, size_t rows, int ahead_rows, int 
 typedef void (*forward_rows)(float *, const float *, size_t, size_t, size_t, int, float);
 typedef void (*forward_rows_streamed)(float *, const float *, size_t, size_t, size_t, int, float, float *);
 typedef void (*backward_rows)(float *, const float *, const float *, size_t, size_t, size_t, int, float);
+typedef void (*traffic_rows)(float *, const float *, const float *, size_t, size_t, size_t, int, int);
 static const forward_rows forward_rows_paths[3] = POINTWISE_PATHS(softmax_forward_rows);
 static const forward_rows_streamed forward_rows_streamed_paths[3] =
     POINTWISE_PATHS(softmax_forward_rows_streamed);
 static const backward_rows backward_rows_paths[3] = POINTWISE_PATHS(softmax_backward_rows);
-typedef void (*traffic_forward_rows)(float *, const float *, size_t, size_t, size_t, int);
-typedef void (*traffic_backward_row)(float *, const float *, const float *, int, size_t);
-static const traffic_forward_rows traffic_forward_rows_paths[3] =
-    POINTWISE_PATHS(softmax_traffic_forward_rows);
-static const traffic_backward_row traffic_backward_row_paths[3] =
-    POINTWISE_PATHS(softmax_traffic_backward_row);
+static const backward_rows backward_rows_streamed_paths[3] = POINTWISE_PATHS(softmax_backward_rows_streamed);
+static const traffic_rows traffic_rows_paths[3] = POINTWISE_PATHS(softmax_traffic_rows);
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale) {
     const int isa = swl_isa_active();
@@ -69,36 +67,36 @@ void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T
 
 void swl_causal_softmax_backward(float *dscores, const float *dprobs, const float *probs,
                                  int BH, int T, float scale) {
-    const backward_rows rows_kernel = backward_rows_paths[swl_isa_active()];
+    const int isa = swl_isa_active();
     const size_t rows = (size_t)BH * (size_t)T;
+    const bool stream = swl_should_stream(rows * (size_t)T * sizeof(float));
+    const backward_rows rows_kernel = stream ? backward_rows_streamed_paths[isa] : backward_rows_paths[isa];
 #pragma omp parallel
     {
         // One contiguous run of rows per thread, so the pipeline runs across row boundaries.
         const swl_share mine = swl_thread_share(rows);
         rows_kernel(dscores, dprobs, probs, mine.first, mine.end, rows, T, scale);
+        if (stream) swl_stream_fence();
     }
 }
 
-// The kernels' memory traffic alone (see the end of softmax_paths.h), split over the threads the
-// same way.
-void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T) {
-    const traffic_forward_rows rows_kernel = traffic_forward_rows_paths[swl_isa_active()];
+// The streamed kernels' memory traffic alone (see the end of softmax_paths.h), split over the
+// threads the same way.
+static void softmax_traffic(float *out, const float *a, const float *b, int BH, int T, int ahead_rows) {
+    const traffic_rows rows_kernel = traffic_rows_paths[swl_isa_active()];
     const size_t rows = (size_t)BH * (size_t)T;
 #pragma omp parallel
     {
         const swl_share mine = swl_thread_share(rows);
-        rows_kernel(out, in, mine.first, mine.end, rows, T);
+        rows_kernel(out, a, b, mine.first, mine.end, rows, T, ahead_rows);
         swl_stream_fence();
     }
 }
 
+void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T) {
+    softmax_traffic(out, in, NULL, BH, T, SOFTMAX_FORWARD_PREFETCH_ROWS);
+}
+
 void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T) {
-    const traffic_backward_row row_kernel = traffic_backward_row_paths[swl_isa_active()];
-    const size_t rows = (size_t)BH * (size_t)T;
-    SWL_PARALLEL_FOR
-    for (size_t row = 0; row < rows; row++) {
-        size_t offset = row * (size_t)T;
-        size_t ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
-        row_kernel(c + offset, a + offset, b + offset, (int)(row % (size_t)T), ahead);
-    }
+    softmax_traffic(c, a, b, BH, T, SOFTMAX_BACKWARD_PREFETCH_ROWS);
 }

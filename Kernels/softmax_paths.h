@@ -195,39 +195,29 @@ VEC_FN float VEC(softmax_dot_from)(const float *p, const float *dp, int j, int n
     return vsum(vadd(dot0, dot1));
 }
 
-// ds[j] += scale·p[j]·(dp[j] − dot), one whole vector at j.
-VEC_FN void VEC(softmax_update)(float *ds, const float *p, const float *dp, int j, vf scale, vf dot) {
-    vstore(ds + j, vfma(vmul(scale, vload(p + j)), vsub(vload(dp + j), dot), vload(ds + j)));
+// ds = scale·p·(dp − dot) at a row's n entries on and below the diagonal, 0 above it: one vector
+// of the row at j. Adding +0 turns a −0 product into +0, so every zero is +0 on every path.
+VEC_FN vf VEC(softmax_gradient)(const float *p, const float *dp, int j, int n, vf scale, vf dot) {
+    const vf zero = vset1(0.0f);
+    if (j >= n) return zero;
+    const bool whole = j + VW <= n;
+    const vf pj = whole ? vload(p + j) : vload_n(p + j, n - j, 0.0f);
+    const vf dpj = whole ? vload(dp + j) : vload_n(dp + j, n - j, 0.0f);
+    return vadd(vmul(vmul(scale, pj), vsub(dpj, dot)), zero);
 }
 
-// ds[j] += scale·p[j]·(dp[j] − dot) over a row's n entries from vector j on, prefetching ds
-// `ahead` floats on as it goes.
-VEC_FN void VEC(softmax_update_from)(float *ds, const float *p, const float *dp, int j, int n,
-                                     vf scale, vf dot, size_t ahead) {
-    if (VW == 1) vprefetch_burst(ds, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, true);  // see vprefetch_span
-    for (; j + VW <= n; j += VW) {
-        vprefetch_span(ds, j, VW, ahead, true);
-        VEC(softmax_update)(ds, p, dp, j, scale, dot);
-    }
-    vprefetch_span(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
-    if (j < n) {
-        const int lanes = n - j;
-        vf g = vmul(vmul(scale, vload_n(p + j, lanes, 0.0f)), vsub(vload_n(dp + j, lanes, 0.0f), dot));
-        vstore_n(ds + j, vadd(g, vload_n(ds + j, lanes, 0.0f)), lanes);
-    }
-}
-
-// Plain C (one float per "vector") runs each row's dot product and update as passes of their own:
-// the compiler vectorizes the update loop alone, and not once it is fused with the next row's
-// dot product (measured 1.5× slower fused).
+// Plain C (one float per "vector") runs each row's dot product and its gradient as passes of
+// their own: the compiler vectorizes the gradient loop alone, and not once it is fused with the
+// next row's dot product (measured 1.5× slower fused).
 #undef SOFTMAX_PIPELINED
 #define SOFTMAX_PIPELINED (VW > 1)
 
-// ds[j] += scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i, for rows [first, end) of the
-// (rows, T) matrices; dp above the diagonal is never read. Software-pipelined: row r's update
-// (a read-modify-write of ds) runs in the same loop as row r+1's dot product (reads of p and dp),
-// so neither waits for memory alone. The rows SOFTMAX_BACKWARD_PREFETCH_ROWS on are prefetched
-// up to their diagonal as the loops go. Each row's values are the same as computed on its own.
+// ds[j] = scale·p[j]·(dp[j] − Σ_{j'≤i} p[j']·dp[j']) for j ≤ i and 0 for i < j < T, for rows
+// [first, end) of the (rows, T) matrices, written in place (for outputs that stay in cache); dp
+// above the diagonal is never read, and ds may be dp. Software-pipelined: row r's gradient runs
+// in the same loop as row r+1's dot product (reads of p and dp), so neither waits for memory
+// alone. The rows SOFTMAX_BACKWARD_PREFETCH_ROWS on are prefetched up to their diagonal as the
+// loops go. Each row's values are the same as computed on its own.
 VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, const float *probs,
                                            size_t first, size_t end, size_t rows, int T, float scale) {
     if (first >= end) return;
@@ -251,12 +241,19 @@ VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, 
             for (; j + 2 * VW <= n && j + 2 * VW <= next_n; j += 2 * VW) {
                 VEC(softmax_dot_pair)(next_p, next_dp, j, next_ahead, &dot0, &dot1);
                 vprefetch_span(ds, j, 2 * VW, ahead, true);
-                VEC(softmax_update)(ds, p, dp, j, vscale, this_dot);
-                VEC(softmax_update)(ds, p, dp, j + VW, vscale, this_dot);
+                vstore(ds + j, VEC(softmax_gradient)(p, dp, j, n, vscale, this_dot));
+                vstore(ds + j + VW, VEC(softmax_gradient)(p, dp, j + VW, n, vscale, this_dot));
             }
             dot = VEC(softmax_dot_from)(next_p, next_dp, j, next_n, next_ahead, dot0, dot1);
         }
-        VEC(softmax_update_from)(ds, p, dp, j, n, vscale, this_dot, ahead);
+        if (VW == 1) vprefetch_burst(ds, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, true);  // see vprefetch_span
+        for (; j + VW <= n; j += VW) {
+            vprefetch_span(ds, j, VW, ahead, true);
+            vstore(ds + j, VEC(softmax_gradient)(p, dp, j, n, vscale, this_dot));
+        }
+        vprefetch_span(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
+        if (j < n) vstore_n(ds + j, VEC(softmax_gradient)(p, dp, j, n, vscale, this_dot), n - j);
+        memset(ds + n, 0, sizeof(float) * (size_t)(T - n));
         if (!SOFTMAX_PIPELINED && row + 1 < end) {
             const size_t next_ahead = softmax_ahead(row + 1, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
             dot = VEC(softmax_dot_from)(p + width, dp + width, 0, (int)((row + 1) % width) + 1, next_ahead,
@@ -265,59 +262,94 @@ VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, 
     }
 }
 
-// The memory traffic of the two kernels above with their arithmetic taken out, for the benchmark
-// harness to measure what this access pattern alone can do on the machine. Forward: row i of the
-// scores read up to the diagonal and the whole output row streamed out (a masked copy), with the
-// forward's prefetching. Backward: the three triangles read and one written (c += a·b), with the
-// backward's prefetching.
-VEC_KERNEL void VEC(softmax_traffic_forward_rows)(float *out, const float *in, size_t first,
-                                                  size_t end, size_t rows, int T) {
+// The same rows for outputs too big to stay cached: each row written once, whole (values and
+// zeros), streamed past the caches, which saves reading every line of ds before writing it. As in
+// the streamed forward, the row's aligned value vectors are interleaved with its zeros,
+// SOFTMAX_ZEROS_PER_VALUE zero vectors after each value vector, and spread over the next row's
+// dot product. Each row's values are exactly those of softmax_backward_rows.
+VEC_KERNEL void VEC(softmax_backward_rows_streamed)(float *dscores, const float *dprobs,
+                                                    const float *probs, size_t first, size_t end,
+                                                    size_t rows, int T, float scale) {
+    if (first >= end) return;
+    const vf vscale = vset1(scale), zero = vset1(0.0f);
+    const size_t width = (size_t)T;
+    const size_t first_ahead = softmax_ahead(first, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+    float dot = VEC(softmax_dot_from)(probs + first * width, dprobs + first * width, 0,
+                                      (int)(first % width) + 1, first_ahead, zero, zero);
     for (size_t row = first; row < end; row++) {
-        const float *s = in + row * (size_t)T;
-        float *p = out + row * (size_t)T;
+        float *ds = dscores + row * width;
+        const float *dp = dprobs + row * width, *p = probs + row * width;
+        const int n = (int)(row % width) + 1;
+        const vf this_dot = vset1(dot);
+        // Masked stores up to the row's first aligned vector, then [out, values_end) the values,
+        // [values_end, end_aligned) zeros, and the masked tail [end_aligned, T).
+        int out = (int)valign_head(ds, width);
+        if (out > 0) vstore_n(ds, VEC(softmax_gradient)(p, dp, 0, n, vscale, this_dot), out);
+        int end_aligned;
+        const int values_end = VEC(softmax_values_end)(out, n, T, &end_aligned);
+        int next_zero = values_end;
+        if (row + 1 < end) {
+            const float *next_dp = dp + width, *next_p = p + width;
+            const int next_n = (int)((row + 1) % width) + 1;
+            const size_t next_ahead = softmax_ahead(row + 1, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+            vf dot0 = zero, dot1 = zero;
+            int j = 0;
+            for (; SOFTMAX_PIPELINED && j + 2 * VW <= next_n; j += 2 * VW) {
+                VEC(softmax_dot_pair)(next_p, next_dp, j, next_ahead, &dot0, &dot1);
+                for (int v = 0; v < 2 && out < values_end; v++, out += VW)
+                    vstream(ds + out, VEC(softmax_gradient)(p, dp, out, n, vscale, this_dot));
+                for (int v = 0; v < 2 * SOFTMAX_ZEROS_PER_VALUE && next_zero < end_aligned; v++, next_zero += VW)
+                    vstream(ds + next_zero, zero);
+            }
+            dot = VEC(softmax_dot_from)(next_p, next_dp, j, next_n, next_ahead, dot0, dot1);
+        }
+        for (; out < values_end; out += VW) vstream(ds + out, VEC(softmax_gradient)(p, dp, out, n, vscale, this_dot));
+        for (; next_zero < end_aligned; next_zero += VW) vstream(ds + next_zero, zero);
+        if (end_aligned < T)
+            vstore_n(ds + end_aligned, VEC(softmax_gradient)(p, dp, end_aligned, n, vscale, this_dot), T - end_aligned);
+    }
+}
+
+// The memory traffic of the streamed kernels above with their arithmetic taken out, for the
+// benchmark harness to measure what this access pattern alone can do on the machine: row i of a
+// read up to the diagonal (and of b, when there is one) and the whole output row streamed out,
+// a·b (or a) below the diagonal and 0 above it, values and zeros interleaved as in the kernels,
+// prefetching `ahead_rows` rows on as they do. Forward: one input (a masked copy); backward: two.
+
+// x·y (or x with no y) for the vector of a row at j < n, the lanes from n on 0.
+VEC_FN vf VEC(softmax_traffic_value)(const float *x, const float *y, int j, int n) {
+    const int lanes = SWL_MIN(n - j, VW);
+    const vf value = vload_k(x + j, lanes, 0.0f);
+    return y ? vmul(value, vload_k(y + j, lanes, 0.0f)) : value;
+}
+
+VEC_KERNEL void VEC(softmax_traffic_rows)(float *out, const float *a, const float *b, size_t first,
+                                          size_t end, size_t rows, int T, int ahead_rows) {
+    for (size_t row = first; row < end; row++) {
+        const float *x = a + row * (size_t)T, *y = b ? b + row * (size_t)T : NULL;
+        float *o = out + row * (size_t)T;
         const int n = (int)(row % (size_t)T) + 1;
-        const size_t ahead = softmax_ahead(row, rows, SOFTMAX_FORWARD_PREFETCH_ROWS, T);
-        if (VW == 1) vprefetch_burst(s, n + SOFTMAX_FORWARD_PREFETCH_ROWS, ahead, false);  // as the kernel
-        int j = (int)valign_head(p, (size_t)T);
-        if (j > 0) vstore_n(p, vload_n(s, SWL_MIN(j, n), 0.0f), j);
-        // As the kernel: each aligned vector of values followed by SOFTMAX_ZEROS_PER_VALUE zeros.
+        const size_t ahead = softmax_ahead(row, rows, ahead_rows, T);
+        if (VW == 1) {  // as the kernels
+            vprefetch_burst(x, n + ahead_rows, ahead, false);
+            if (y) vprefetch_burst(y, n + ahead_rows, ahead, false);
+        }
+        int j = (int)valign_head(o, (size_t)T);
+        if (j > 0) vstore_n(o, VEC(softmax_traffic_value)(x, y, 0, n), j);
         int end_aligned;
         const int values_end = VEC(softmax_values_end)(j, n, T, &end_aligned);
         int next_zero = values_end;
         for (; j < values_end; j += VW) {
-            vprefetch_span(s, j, VW, ahead, false);
-            vstream(p + j, j + VW <= n ? vload(s + j) : vload_n(s + j, n - j, 0.0f));
+            vprefetch_span(x, j, VW, ahead, false);
+            if (y) vprefetch_span(y, j, VW, ahead, false);
+            vstream(o + j, VEC(softmax_traffic_value)(x, y, j, n));
             for (int v = 0; v < SOFTMAX_ZEROS_PER_VALUE && next_zero < end_aligned; v++, next_zero += VW)
-                vstream(p + next_zero, vset1(0.0f));
+                vstream(o + next_zero, vset1(0.0f));
         }
-        vprefetch_span(s, j, n + SOFTMAX_FORWARD_PREFETCH_ROWS - j, ahead, false);
-        for (; next_zero < end_aligned; next_zero += VW) vstream(p + next_zero, vset1(0.0f));
+        vprefetch_span(x, j, n + ahead_rows - j, ahead, false);
+        if (y) vprefetch_span(y, j, n + ahead_rows - j, ahead, false);
+        for (; next_zero < end_aligned; next_zero += VW) vstream(o + next_zero, vset1(0.0f));
         j = end_aligned;
-        if (j < T) vstore_n(p + j, j < n ? vload_n(s + j, n - j, 0.0f) : vset1(0.0f), T - j);
-    }
-}
-
-VEC_KERNEL void VEC(softmax_traffic_backward_row)(float *c, const float *a, const float *b, int i,
-                                                  size_t ahead) {
-    const int n = i + 1;
-    if (VW == 1) {  // as the kernel
-        vprefetch_burst(a, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, false);
-        vprefetch_burst(b, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, false);
-        vprefetch_burst(c, n + SOFTMAX_BACKWARD_PREFETCH_ROWS, ahead, true);
-    }
-    int j = 0;
-    for (; j + VW <= n; j += VW) {
-        vprefetch_span(a, j, VW, ahead, false);
-        vprefetch_span(b, j, VW, ahead, false);
-        vprefetch_span(c, j, VW, ahead, true);
-        vstore(c + j, vfma(vload(a + j), vload(b + j), vload(c + j)));
-    }
-    vprefetch_span(a, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
-    vprefetch_span(b, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, false);
-    vprefetch_span(c, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
-    if (j < n) {
-        const int lanes = n - j;
-        vf sum = vfma(vload_n(a + j, lanes, 0.0f), vload_n(b + j, lanes, 0.0f), vload_n(c + j, lanes, 0.0f));
-        vstore_n(c + j, sum, lanes);
+        if (j < T) vstore_n(o + j, j < n ? VEC(softmax_traffic_value)(x, y, j, n) : vset1(0.0f), T - j);
     }
 }

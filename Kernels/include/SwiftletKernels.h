@@ -97,7 +97,8 @@ void swl_dropout_backward(float *dx, const float *dout, size_t n, float p, uint6
 // for j ≤ i and exactly 0 above the diagonal. Entries of `scores` above the diagonal are never read.
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale);
-/// dscores += scale·p·(dp − Σ_j p·dp) on and below the diagonal; dprobs above it are never read.
+/// dscores = scale·p·(dp − Σ_j p·dp) on and below the diagonal and 0 above it (all of dscores is
+/// written, nothing of it read); dprobs above the diagonal is never read. dscores may be dprobs.
 void swl_causal_softmax_backward(float *dscores, const float *dprobs, const float *probs,
                                  int BH, int T, float scale);
 
@@ -219,10 +220,11 @@ void swl_matvec_forward(float *out, const float *x, const float *weight, const f
 /// Best fp32 FMA throughput in GFLOP/s on `threads` threads over about `seconds`, from independent
 /// FMA chains kept in registers on the active ISA path (no memory traffic). An FMA counts 2 flops.
 double swl_measure_fma_gflops(int threads, double seconds);
-/// The causal softmax's memory traffic without its arithmetic, same layouts, rows, prefetching
-/// and thread split: forward reads in's lower triangle and streams all of out (in's values below
-/// the diagonal, 0 above); backward sets c += a·b on and below the diagonal. What the access
-/// pattern alone runs at on this machine, for the harness to set the kernels beside.
+/// The causal softmax's memory traffic (of its streamed kernels) without its arithmetic, same
+/// layouts, rows, prefetching and thread split: forward reads in's lower triangle and streams all
+/// of out (in's values below the diagonal, 0 above); backward reads a's and b's lower triangles
+/// and streams all of c (a·b below the diagonal, 0 above). What the access pattern alone runs at
+/// on this machine, for the harness to set the kernels beside.
 void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T);
 void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T);
 /// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: the in-place triad

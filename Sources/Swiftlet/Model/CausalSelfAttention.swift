@@ -130,8 +130,7 @@ struct CausalSelfAttention {
         }
         dProbabilities.clear(pairs * square)
         dropout.backward(dProbabilities, dDropped, count: pairs * square, site: .attentionProbabilities(layer: layer))
-        let dScores = dDropped
-        dScores.clear(pairs * square)
+        let dScores = dDropped  // written whole by the softmax backward (0 above the diagonal)
         swl_causal_softmax_backward(dScores, dProbabilities, a.probabilities, Int32(pairs), t, scale)
         for pair in 0..<pairs {
             // dq (T,hs) += dscores·k;  dk (T,hs) += dscoresᵀ·q
