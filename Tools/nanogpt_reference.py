@@ -33,8 +33,9 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXT = os.path.join(ROOT, "Sources", "Swiftlet", "Resources", "tinyshakespeare.txt")
 
-# nanoGPT's CPU recipe (README, "I only have a macbook"), also Swiftlet's `--preset tiny`.
-RECIPE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, bias=False, activation="gelu_erf",
+# nanoGPT's CPU recipe (README, "I only have a macbook"), also Swiftlet's `--preset tiny`. Biases
+# are on, as in GPT-2 and nanoGPT's model.py default; nanoGPT's train.py turns them off (`--no-bias`).
+RECIPE = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, bias=True, activation="gelu_erf",
               batch_size=12, steps=2000, lr=1e-3, min_lr=1e-4, warmup=100, decay_steps=2000,
               weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0, eval_interval=250, eval_iters=20)
 
@@ -280,6 +281,8 @@ def main():
     jobs = parser.add_subparsers(dest="job", required=True)
     nanogpt = jobs.add_parser("nanogpt", help="nanoGPT's recipe with PyTorch's random numbers")
     nanogpt.add_argument("--seed", type=int, default=1337)
+    nanogpt.add_argument("--bias", action=argparse.BooleanOptionalAction, default=RECIPE["bias"],
+                         help="biases in Linear and LayerNorm layers (default: on, as --preset tiny)")
     replay = jobs.add_parser("replay", help="replay a Swiftlet run in PyTorch")
     replay.add_argument("run", help="the run's output directory (config.json, metrics.jsonl)")
     replay.add_argument("--init", required=True, help="last.safetensors of `swiftlet train --steps 0` with the same settings")
@@ -287,6 +290,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.job == "nanogpt":
+        RECIPE["bias"] = args.bias
         run_nanogpt(args.seed)
     else:
         run_replay(args.run, args.init)

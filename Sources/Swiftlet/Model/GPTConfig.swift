@@ -228,8 +228,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
 extension GPTConfig {
     /// Named configs: `"gpt2"` (124M), `"gpt2-medium"` (350M), `"shakespeare-char"` (nanoGPT's
-    /// character-level config, 10.7M), `"tiny"` (nanoGPT's CPU recipe model, 0.8M: block 64, 4×4×128; trains in minutes on
-    /// a laptop CPU). Throws a `ConfigError` for an unknown name.
+    /// character-level config, 10.7M), `"tiny"` (nanoGPT's CPU recipe model with GPT-2's biases,
+    /// 0.8M: block 64, 4×4×128; trains in a minute on a laptop CPU). Throws a `ConfigError` for an
+    /// unknown name.
     public static func preset(named name: String) throws -> GPTConfig {
         switch name {
         case "gpt2": return try GPTConfig()
@@ -239,7 +240,7 @@ extension GPTConfig {
                                  embeddingSize: 384, dropout: 0.2, bias: false)
         case "tiny":
             return try GPTConfig(vocabularySize: 65, blockSize: 64, layerCount: 4, headCount: 4,
-                                 embeddingSize: 128, bias: false)
+                                 embeddingSize: 128, bias: true)
         default:
             throw ConfigError(field: "preset", reason: "unknown preset \"\(name)\"; expected one of \(presetNames.joined(separator: ", "))")
         }
