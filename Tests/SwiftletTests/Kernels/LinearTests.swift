@@ -192,6 +192,21 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         }
     }
 
+    /// Both operands too large to pack whole, and C wide enough for strips of 8 panels per thread:
+    /// dx on 2 threads takes the column-strip path (gemm_column_strips), on 1 thread the shared-B-
+    /// block path, and the two agree bit for bit. 800 rows and 776 columns leave partial micro-tiles;
+    /// K = 5,500 ends in a partial K block.
+    @Test func columnStripsMatchReferenceAndSharedBlocks() throws {
+        let p = LinearProblem(N: 800, C: 776, OC: 5_500, seed: 63)
+        let reference = p.gradients(.reference).dx
+        try expectThreadIndependent("linear \(p.label)") {
+            let dx = p.gradients(.fast).dx
+            let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
+            expectClose(dx, reference, atol: tolerance(sumLength: p.OC), "\(label) dx")
+            return [dx]
+        }
+    }
+
     /// A weight too big to stay cached, with the input packed whole: the forward packs each column
     /// block of the weight once and keeps it for the next row of tiles (keep_b in gemm.c). 264 rows
     /// make two rows of tiles, the second a partial micro-tile; 520 inputs make three K blocks, the
