@@ -421,11 +421,13 @@ enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
 // per thread, when B itself is too big to stay cached: reading the packed block back is cheaper
 // than packing it again from memory.
 enum { KEPT_B_LIMIT = 1 << 20 };  // floats (4 MiB)
-// Column strips (gemm_column_strips) instead of a shared B block when every thread's strip has
-// at least this many NR panels for each A panel it packs. Measured on the LM head's dout·W, 2
-// threads, both kernels alternating in one process: 256 rows 64.4 → 55.2 ms, 1,024 rows 172 ms
-// either way.
-enum { MIN_STRIP_PANELS = 8 };
+// Column strips (gemm_column_strips) instead of a shared B block for a short C, whose K blocks
+// are little work per thread between the shared block's barriers, and when every thread's strip
+// has at least MIN_STRIP_PANELS NR panels for each A panel it packs. Measured on the LM head's
+// dout·W, 2 threads, the two alternating in one process (five sets on this shared VM): 256 rows
+// 64.4 → 55.2, 55.2–55.5 → 52.4–53.3 and, on a quiet VM, 42.2 → 43.3 ms; 1,024 rows 172 → 172
+// and 155.7 → 158.5 ms, so taller products keep the shared block.
+enum { MAX_STRIP_ROWS = 512, MIN_STRIP_PANELS = 8 };
 // The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
 enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
 
@@ -444,7 +446,7 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     plan.mc = SWL_MIN(whole_b ? path->mc / 2 : path->mc, round_up(M, path->mr));
     plan.nc = SWL_MIN(whole_b ? path->nc * 4 : path->nc, round_up(N, path->nr));
     const int max_threads = omp_get_max_threads();
-    const int column_strips = !whole_a && !whole_b && max_threads > 1 &&
+    const int column_strips = !whole_a && !whole_b && max_threads > 1 && M <= MAX_STRIP_ROWS &&
                               (N + path->nr - 1) / path->nr >= MIN_STRIP_PANELS * max_threads;
     const int shared_b = !whole_a && !whole_b && !column_strips;
     if (column_strips) {
