@@ -195,6 +195,14 @@ VEC_FN float VEC(softmax_dot_from)(const float *p, const float *dp, int j, int n
     return vsum(vadd(dot0, dot1));
 }
 
+// Σ p·dp over row `row` of the (rows, T) matrices up to its diagonal, prefetching the row
+// SOFTMAX_BACKWARD_PREFETCH_ROWS on: a row's dot product in one pass of its own.
+VEC_FN float VEC(softmax_row_dot)(const float *probs, const float *dprobs, size_t row, size_t rows, int T) {
+    const size_t offset = row * (size_t)T, ahead = softmax_ahead(row, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
+    return VEC(softmax_dot_from)(probs + offset, dprobs + offset, 0, (int)(row % (size_t)T) + 1, ahead,
+                                 vset1(0.0f), vset1(0.0f));
+}
+
 // ds = scale·p·(dp − dot) at a row's n entries on and below the diagonal, 0 above it: one vector
 // of the row at j. Adding +0 turns a −0 product into +0, so every zero is +0 on every path.
 VEC_FN vf VEC(softmax_gradient)(const float *p, const float *dp, int j, int n, vf scale, vf dot) {
@@ -223,9 +231,7 @@ VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, 
     if (first >= end) return;
     const vf vscale = vset1(scale), zero = vset1(0.0f);
     const size_t width = (size_t)T;
-    const size_t first_ahead = softmax_ahead(first, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
-    float dot = VEC(softmax_dot_from)(probs + first * width, dprobs + first * width, 0,
-                                      (int)(first % width) + 1, first_ahead, zero, zero);
+    float dot = VEC(softmax_row_dot)(probs, dprobs, first, rows, T);
     for (size_t row = first; row < end; row++) {
         float *ds = dscores + row * width;
         const float *dp = dprobs + row * width, *p = probs + row * width;
@@ -254,11 +260,7 @@ VEC_KERNEL void VEC(softmax_backward_rows)(float *dscores, const float *dprobs, 
         vprefetch_span(ds, j, n + SOFTMAX_BACKWARD_PREFETCH_ROWS - j, ahead, true);
         if (j < n) vstore_n(ds + j, VEC(softmax_gradient)(p, dp, j, n, vscale, this_dot), n - j);
         memset(ds + n, 0, sizeof(float) * (size_t)(T - n));
-        if (!SOFTMAX_PIPELINED && row + 1 < end) {
-            const size_t next_ahead = softmax_ahead(row + 1, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
-            dot = VEC(softmax_dot_from)(p + width, dp + width, 0, (int)((row + 1) % width) + 1, next_ahead,
-                                        zero, zero);
-        }
+        if (!SOFTMAX_PIPELINED && row + 1 < end) dot = VEC(softmax_row_dot)(probs, dprobs, row + 1, rows, T);
     }
 }
 
@@ -273,9 +275,7 @@ VEC_KERNEL void VEC(softmax_backward_rows_streamed)(float *dscores, const float 
     if (first >= end) return;
     const vf vscale = vset1(scale), zero = vset1(0.0f);
     const size_t width = (size_t)T;
-    const size_t first_ahead = softmax_ahead(first, rows, SOFTMAX_BACKWARD_PREFETCH_ROWS, T);
-    float dot = VEC(softmax_dot_from)(probs + first * width, dprobs + first * width, 0,
-                                      (int)(first % width) + 1, first_ahead, zero, zero);
+    float dot = VEC(softmax_row_dot)(probs, dprobs, first, rows, T);
     for (size_t row = first; row < end; row++) {
         float *ds = dscores + row * width;
         const float *dp = dprobs + row * width, *p = probs + row * width;
