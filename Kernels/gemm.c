@@ -336,8 +336,8 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
 // The same products (both operands too big to pack whole, a long K) when C has few rows: each
 // thread takes a strip of C's columns and all of its rows, packs its own B block per K block and
 // its A one MR panel at a time, and fetches the next K block of both into L2 while the micro-kernel
-// runs. No barriers and no packed block read across cores; A is read once per thread instead of
-// once. bp holds this thread's B block, ap its MR panel. Runs inside the parallel region.
+// runs. No barriers and no packed block read across cores, at the cost of every thread reading
+// all of A. bp holds this thread's B block, ap its MR panel. Runs inside the parallel region.
 static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
     const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
@@ -450,13 +450,13 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
                               (N + path->nr - 1) / path->nr >= MIN_STRIP_PANELS * max_threads;
     const int shared_b = !whole_a && !whole_b && !column_strips;
     if (column_strips) {
-        plan.mc = round_up(M, path->mr);
+        // plan.nc bounds one thread's strip: its B block is kc × nc.
         plan.nc = round_up((N + max_threads - 1) / max_threads, path->nr);
     } else if (shared_b) {
         // As many columns as keep the shared B block in L2; the threads split the rows.
         int fitting = SHARED_B_BLOCK_LIMIT / plan.kc / path->nr * path->nr;
         plan.nc = SWL_MIN(round_up(N, path->nr), SWL_MAX(path->nr, fitting));
-    } else if (!column_strips) {
+    } else {
         // At least two tiles per thread where the columns allow it, so every thread has work.
         while ((M + plan.mc - 1) / plan.mc * ((N + plan.nc - 1) / plan.nc) < 2 * omp_get_max_threads() &&
                plan.nc > path->nr)
@@ -477,7 +477,7 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
                                  : SWL_MAX(1, SWL_MIN(max_threads, tiles));
 
     // One allocation: the whole operand (or the two shared B blocks), then per-thread buffers
-    // for the other one.
+    // for the other one (or, for column strips, an A panel and a B block each).
     const size_t whole = whole_a ? a_whole : whole_b ? b_whole : shared_b ? 2 * (size_t)plan.kc * plan.nc : 0;
     const size_t a_floats = whole_a ? 0 : (size_t)round_up((shared_b || column_strips ? path->mr : plan.mc) * plan.kc, 16);
     const size_t b_floats = whole_b || shared_b ? 0
