@@ -50,6 +50,9 @@ public final class Workspace {
     private var allocations: [UnsafeMutableRawPointer] = []
     /// Tokens one call processes, when only preparing the case can tell (e.g. encoding a text).
     public var tokensPerCall: Int?
+    /// Restores what a call consumes (the input of a kernel run in place), run untimed before
+    /// every timed call; nil when calls can simply repeat.
+    public var resetBeforeEachCall: (() -> Void)?
 
     /// `count` floats filled with a cheap deterministic pattern in [offset − scale/2, offset + scale/2).
     func floats(_ count: Int, scale: Float = 1, offset: Float = 0) -> UnsafeMutablePointer<Float> {
@@ -59,6 +62,13 @@ public final class Workspace {
             let bucket = Float((UInt64(index) &* 2_654_435_761) % 4096) / 4096
             pointer[index] = offset + scale * (bucket - 0.5)
         }
+        return pointer
+    }
+
+    /// A copy of `count` floats at `source`, to restore them from.
+    func copy(of source: UnsafePointer<Float>, count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = allocate(count, of: Float.self)
+        pointer.update(from: source, count: count)
         return pointer
     }
 

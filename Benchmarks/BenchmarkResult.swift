@@ -15,11 +15,20 @@ public struct BenchmarkResult: Equatable, Sendable {
     public let tokensPerSecond: Double?
     /// Achieved fraction of the measured FMA peak or bandwidth at this thread count, else nil.
     public let fractionOfPeak: Double?
+    /// Memory-bound cases: the best in-place triad GB/s measured just before and after this case
+    /// on its thread count (`BandwidthProbe`), else nil.
+    public let adjacentTriadGbs: Double?
+
+    /// GB/s as a fraction of `adjacentTriadGbs`, when both were measured.
+    public var fractionOfAdjacentTriad: Double? {
+        guard let gbs, let adjacentTriadGbs, adjacentTriadGbs > 0 else { return nil }
+        return gbs / adjacentTriadGbs
+    }
 
     public init(
         name: String, variant: String?, shape: String, threads: Int, statistics: Statistics,
         gflops: Double? = nil, gbs: Double? = nil, extraBytes: Int? = nil,
-        tokensPerSecond: Double? = nil, fractionOfPeak: Double? = nil
+        tokensPerSecond: Double? = nil, fractionOfPeak: Double? = nil, adjacentTriadGbs: Double? = nil
     ) {
         self.name = name
         self.variant = variant
@@ -31,13 +40,15 @@ public struct BenchmarkResult: Equatable, Sendable {
         self.extraBytes = extraBytes
         self.tokensPerSecond = tokensPerSecond
         self.fractionOfPeak = fractionOfPeak
+        self.adjacentTriadGbs = adjacentTriadGbs
     }
 
-    /// The result of timing `benchmark` on `threads` threads, rated against `peak`. `tokens`
-    /// (tokens per call found while preparing) stands in when the case does not give its own.
+    /// The result of timing `benchmark` on `threads` threads, rated against `peak` (and, for a
+    /// memory-bound case, against `adjacentTriadGbs` too). `tokens` (tokens per call found while
+    /// preparing) stands in when the case does not give its own.
     public init(
         _ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?,
-        tokens: Int? = nil
+        tokens: Int? = nil, adjacentTriadGbs: Double? = nil
     ) {
         // A call below the clock's resolution has no meaningful rate (and JSON has no infinity).
         let seconds = statistics.median > 0 ? statistics.median : .nan
@@ -53,6 +64,7 @@ public struct BenchmarkResult: Equatable, Sendable {
             name: benchmark.name, variant: benchmark.variant, shape: benchmark.shape, threads: threads,
             statistics: statistics, gflops: gflops, gbs: gbs,
             extraBytes: benchmark.extraBytes?(threads),
-            tokensPerSecond: rate((benchmark.tokens ?? tokens).map(Double.init)), fractionOfPeak: fraction)
+            tokensPerSecond: rate((benchmark.tokens ?? tokens).map(Double.init)), fractionOfPeak: fraction,
+            adjacentTriadGbs: gbs == nil ? nil : adjacentTriadGbs)
     }
 }

@@ -82,8 +82,11 @@ public struct BenchmarkRunner {
         print("")
         print("warm-up \(options.plan.warmup), \(options.plan.repetitions) repetitions; median, min and spread (max−min)/median")
         print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream (triad) bandwidth (data that stays in cache can pass 100%)")
+        print("% adj: GB/s of the best in-place triad pass run just before and after the case on its threads (the VM's bandwidth moves during a run)")
         print(Report.header)
 
+        // Allocated once, and only when a memory-bound case runs.
+        lazy var probe = BandwidthProbe(bytes: (options.quick ? 96 : 192) << 20)
         let savedThreads = Runtime.threads
         defer { Runtime.threads = savedThreads }
         for benchmark in catalog() where options.selects(benchmark.name) {
@@ -98,10 +101,13 @@ public struct BenchmarkRunner {
                 let call = try benchmark.prepare(workspace)
                 for threads in options.threads {
                     Runtime.threads = threads
-                    let statistics = try options.plan.measure(call)
+                    let before = benchmark.bytes == nil ? nil : probe.bestRate(threads: threads)
+                    let statistics = try options.plan.measure(call, reset: workspace.resetBeforeEachCall)
+                    let after = benchmark.bytes == nil ? nil : probe.bestRate(threads: threads)
                     let result = BenchmarkResult(
                         benchmark, threads: threads, statistics: statistics,
-                        peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall)
+                        peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall,
+                        adjacentTriadGbs: before.flatMap { first in after.map { max(first, $0) } })
                     report.results.append(result)
                     print(Report.row(result))
                 }

@@ -83,6 +83,15 @@ enum KernelCases {
                     let dprobs = space.floats(bh * t * t), dscores = space.zeros(bh * t * t)
                     return { swl_causal_softmax_backward(dscores, dprobs, probs, planes, length, scale) }
                 },
+                // In place (dscores = dprobs), as the model's attention-dropout backward runs it: two
+                // streams instead of three. The call consumes dprobs, so it is restored before each one.
+                BenchmarkCase(name: "softmax", variant: "bwd_in_place", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
+                    let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
+                    swl_causal_softmax_forward(probs, scores, planes, length, scale)
+                    let pristine = space.floats(bh * t * t), dprobs = space.copy(of: pristine, count: bh * t * t)
+                    space.resetBeforeEachCall = { dprobs.update(from: pristine, count: bh * t * t) }
+                    return { swl_causal_softmax_backward(dprobs, dprobs, probs, planes, length, scale) }
+                },
                 // The same traffic with no arithmetic (swl_causal_softmax_traffic_*): what this access
                 // pattern alone runs at here, the ceiling the two rows above are measured against.
                 BenchmarkCase(name: "softmax_traffic", variant: "forward", shape: shape, bytes: 4 * (triangle + square)) { space in
@@ -92,6 +101,12 @@ enum KernelCases {
                 BenchmarkCase(name: "softmax_traffic", variant: "backward", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
                     let a = space.floats(bh * t * t), b = space.floats(bh * t * t), c = space.zeros(bh * t * t)
                     return { swl_causal_softmax_traffic_backward(c, a, b, planes, length) }
+                },
+                BenchmarkCase(name: "softmax_traffic", variant: "bwd_in_place", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
+                    let pristine = space.floats(bh * t * t), b = space.floats(bh * t * t)
+                    let a = space.copy(of: pristine, count: bh * t * t)
+                    space.resetBeforeEachCall = { a.update(from: pristine, count: bh * t * t) }
+                    return { swl_causal_softmax_traffic_backward(a, a, b, planes, length) }
                 },
             ]
         }

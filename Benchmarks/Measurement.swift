@@ -64,16 +64,22 @@ public struct MeasurementPlan: Equatable, Sendable {
         self.minimumSampleSeconds = minimumSampleSeconds
     }
 
-    /// Times `body`: warm-up calls, then `repetitions` samples of seconds per call.
-    public func measure(_ body: () throws -> Void) rethrows -> Statistics {
+    /// Times `body`: warm-up calls, then `repetitions` samples of seconds per call. With `reset`
+    /// (for a call that consumes its input, such as a kernel run in place), every call is a
+    /// sample of its own and `reset` runs, untimed, before each one.
+    public func measure(_ body: () throws -> Void, reset: (() -> Void)? = nil) rethrows -> Statistics {
         var warmest = Double.infinity
-        for _ in 0..<max(0, warmup) { warmest = min(warmest, try Timer.seconds(body)) }
+        for _ in 0..<max(0, warmup) {
+            reset?()
+            warmest = min(warmest, try Timer.seconds(body))
+        }
         // The fastest warm-up call sets how many calls one sample needs to reach the floor.
-        let callsPerSample = warmest >= minimumSampleSeconds
+        let callsPerSample = reset != nil || warmest >= minimumSampleSeconds
             ? 1 : Int((minimumSampleSeconds / max(warmest, 1e-9)).rounded(.up))
         var samples: [Double] = []
         samples.reserveCapacity(repetitions)
         for _ in 0..<max(1, repetitions) {
+            reset?()
             let elapsed = try Timer.seconds { for _ in 0..<callsPerSample { try body() } }
             samples.append(elapsed / Double(callsPerSample))
         }

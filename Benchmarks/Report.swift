@@ -21,9 +21,9 @@ public struct Report: Sendable {
 
     /// Columns of the results table, with their widths and alignment.
     static let columns: [(title: String, width: Int, leftAligned: Bool)] = [
-        ("name", 22, true), ("variant", 8, true), ("shape", 16, true), ("thr", 3, false),
+        ("name", 22, true), ("variant", 12, true), ("shape", 16, true), ("thr", 3, false),
         ("median ms", 10, false), ("min ms", 10, false), ("spread", 7, false),
-        ("GFLOP/s", 8, false), ("GB/s", 7, false), ("% peak", 6, false),
+        ("GFLOP/s", 8, false), ("GB/s", 7, false), ("% peak", 6, false), ("% adj", 6, false),
         ("extra MiB", 10, false), ("tokens/s", 9, false),
     ]
 
@@ -63,6 +63,7 @@ public struct Report: Sendable {
             fixed(100 * stats.spread, 1) + "%",
             result.gflops.map { fixed($0, 1) } ?? "", result.gbs.map { fixed($0, 1) } ?? "",
             result.fractionOfPeak.map { fixed(100 * $0, 1) } ?? "",
+            result.fractionOfAdjacentTriad.map { fixed(100 * $0, 1) } ?? "",
             result.extraBytes.map { fixed(Double($0) / 1_048_576, 2) } ?? "",
             result.tokensPerSecond.map { fixed($0, 0) } ?? "",
         ]

@@ -167,6 +167,21 @@ double swl_measure_fma_gflops(int threads, double seconds) {
 // ---------------------------------------------------------------------------------------------
 // Streaming bandwidth: in-place triad over two arrays of bytes/2 each.
 
+double swl_triad_pass_gbs(float *a, const float *b, size_t n, int threads) {
+    if (threads < 1) threads = 1;
+    // a grows by 0.5 per pass: it stays far from overflow for any pass count used here.
+    const float s = 0.5f;
+    const long count = (long)n;
+    double start = now_seconds();
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (long i = 0; i < count; i++) a[i] = a[i] + s * b[i];
+    double elapsed = now_seconds() - start;
+    peak_sink = a[n / 2];
+    return elapsed > 0 ? 3.0 * (double)(n * sizeof(float)) / elapsed * 1e-9 : 0.0;
+}
+
 double swl_measure_bandwidth_gbs(int threads, size_t bytes) {
     if (threads < 1) threads = 1;
     size_t n = bytes / (2 * sizeof(float));
@@ -189,21 +204,11 @@ double swl_measure_bandwidth_gbs(int threads, size_t bytes) {
         a[i] = 0.0f;
         b[i] = 1.0f;
     }
-
-    // a grows by s per trial: it stays far from overflow for any trial count used here.
-    const float s = 0.5f;
     double best = 0.0;
     for (int trial = 0; trial < 10; trial++) {
-        double start = now_seconds();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-        for (long i = 0; i < count; i++) a[i] = a[i] + s * b[i];
-        double elapsed = now_seconds() - start;
-        double gbs = 3.0 * (double)array_bytes / elapsed * 1e-9;
+        double gbs = swl_triad_pass_gbs(a, b, n, threads);
         if (gbs > best) best = gbs;
     }
-    peak_sink = a[count / 2];
     free(a);
     free(b);
     return best;

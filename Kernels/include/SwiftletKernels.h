@@ -223,14 +223,18 @@ double swl_measure_fma_gflops(int threads, double seconds);
 /// The causal softmax's memory traffic (of its streamed kernels) without its arithmetic, same
 /// layouts, rows, prefetching and thread split: forward reads in's lower triangle and streams all
 /// of out (in's values below the diagonal, 0 above); backward reads a's and b's lower triangles
-/// and streams all of c (a·b below the diagonal, 0 above). What the access pattern alone runs at
-/// on this machine, for the harness to set the kernels beside.
+/// and streams all of c (a·b below the diagonal, 0 above); c may be a, as dscores may be dprobs.
+/// What the access pattern alone runs at on this machine, for the harness to set the kernels beside.
 void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T);
 void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T);
 /// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: the in-place triad
 /// a = a + s·b over two arrays of `bytes`/2 each (choose ≫ last-level cache), counting 12 bytes
 /// per element (read a and b, write a). Returns 0 if the buffers cannot be allocated.
 double swl_measure_bandwidth_gbs(int threads, size_t bytes);
+/// One pass of that triad over caller-owned arrays a and b of n floats each, in GB/s: the harness
+/// runs it just before and after each memory-bound case, because a shared VM's bandwidth can move
+/// by 2× within one run. 0 if the pass was too short for the clock.
+double swl_triad_pass_gbs(float *a, const float *b, size_t n, int threads);
 /// Best read-only bandwidth in GB/s on `threads` threads: one pass reading an array of `bytes`.
 double swl_measure_read_bandwidth_gbs(int threads, size_t bytes);
 /// Best write-only bandwidth in GB/s on `threads` threads: streaming (non-temporal) stores over

@@ -25,6 +25,30 @@ import Testing
         #expect(statistics.minimum >= 0)
     }
 
+    @Test func planWithResetRestoresBeforeEveryCallAndTimesEachCallAlone() {
+        var log: [String] = []
+        // A sample floor far above any call would batch many calls per sample without a reset.
+        let statistics = MeasurementPlan(warmup: 2, repetitions: 3, minimumSampleSeconds: 10)
+            .measure({ log.append("call") }, reset: { log.append("reset") })
+        #expect(log == Array(repeating: ["reset", "call"], count: 5).flatMap { $0 })
+        #expect(statistics.samples.count == 3)
+    }
+
+    @Test func memoryBoundResultsAreAlsoRatedAgainstTheTriadBesideThem() {
+        let gelu = BenchmarkCase(name: "gelu", variant: "forward", shape: "4", bytes: 3e8) { _ in {} }
+        let result = BenchmarkResult(gelu, threads: 2, statistics: Self.statistics(10),
+                                     peak: Self.machine.peak(threads: 2), adjacentTriadGbs: 40)
+        #expect(abs((result.fractionOfPeak ?? 0) - 0.5) < 1e-12)  // 30 GB/s of the table's 60
+        #expect(abs((result.fractionOfAdjacentTriad ?? 0) - 0.75) < 1e-12)  // of the 40 beside it
+        #expect(Report.row(result).contains("50.0") && Report.row(result).contains("75.0"))
+
+        // A compute-bound case has no bandwidth to rate, whatever triad was passed.
+        let matmul = BenchmarkCase(name: "matmul_fwd", shape: "2x3x4", flops: 2e9) { _ in {} }
+        let computed = BenchmarkResult(matmul, threads: 2, statistics: Self.statistics(10),
+                                       peak: Self.machine.peak(threads: 2), adjacentTriadGbs: 40)
+        #expect(computed.adjacentTriadGbs == nil && computed.fractionOfAdjacentTriad == nil)
+    }
+
     static let machine = MachineProfile(isa: "avx512", peaks: [
         .init(threads: 1, gflops: 250, gbs: 50), .init(threads: 2, gflops: 500, gbs: 60),
     ])
@@ -93,7 +117,7 @@ import Testing
 
         // The table shows the machine and the row, with its extra memory in MiB.
         #expect(report.table.contains("avx512"))
-        #expect(report.table.contains("attention_fwd          flash    1,12,64,64"))
+        #expect(report.table.contains("attention_fwd          flash        1,12,64,64"))
     }
 
     @Test func attentionSummaryPairsNaiveWithFlash() throws {

@@ -16,4 +16,15 @@ import Testing
             #expect(rate.isFinite && rate > 0, "\(name) on \(threads) threads: \(rate)")
         }
     }
+
+    /// One triad pass over the caller's arrays (the harness's adjacent measurement) does the
+    /// triad's work, a += 0.5·b, and returns a rate.
+    @Test(arguments: [Int32(1), 2]) func triadPassUpdatesItsArrays(threads: Int32) {
+        let count = 1 << 20
+        var a = [Float](repeating: 1, count: count)
+        let b = (0..<count).map { Float($0 % 7) }
+        let rate = a.withUnsafeMutableBufferPointer { swl_triad_pass_gbs($0.baseAddress, b, count, threads) }
+        #expect(rate.isFinite && rate > 0, "triad pass on \(threads) threads: \(rate)")
+        #expect(a == b.map { 1 + 0.5 * $0 })
+    }
 }

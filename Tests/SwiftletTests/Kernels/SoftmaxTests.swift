@@ -149,6 +149,12 @@ import Testing
             var copy = [Float](repeating: .nan, count: input.count), c = copy
             swl_causal_softmax_traffic_forward(&copy, input, Int32(bh), Int32(t))
             swl_causal_softmax_traffic_backward(&c, a, b, Int32(bh), Int32(t))
+            // In place (c = a), as the harness's bwd_in_place baseline runs it: the same values.
+            var inPlace = a
+            inPlace.withUnsafeMutableBufferPointer { buffer in
+                swl_causal_softmax_traffic_backward(buffer.baseAddress, buffer.baseAddress, b, Int32(bh), Int32(t))
+            }
+            expectBitwiseEqual(inPlace, c, "in place on \(isa), \(threads) threads")
             for index in input.indices {
                 let (i, j) = ((index / t) % t, index % t)
                 let below = j <= i
