@@ -48,6 +48,7 @@ typedef void (*swl_gemm_transpose8)(float *dst, size_t dst_stride, const float *
 /// A micro-kernel with its register tile and the cache blocking that suits it.
 typedef struct {
     swl_gemm_microkernel kernel;
+    swl_gemm_microkernel kernel_fetching_c;  // the same, first prefetching its C tile, or NULL
     swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block

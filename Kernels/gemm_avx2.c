@@ -8,9 +8,18 @@
 
 enum { MR = 6, NR = 16 };
 
-// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
+// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed. With fetch_c,
+// the C tile (read only after the K loop) is fetched first, so that a tile coming from memory
+// arrives while the FMAs run.
 SWL_TARGET_AVX2
-static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+static inline __attribute__((always_inline)) void microkernel_body(float *c, size_t ldc, const float *ap,
+                                                                   const float *bp, int kc, int fetch_c) {
+    if (fetch_c)
+        for (int i = 0; i < MR; i++) {
+            const float *row = c + (size_t)i * ldc;
+            _mm_prefetch((const char *)row, _MM_HINT_T0);
+            _mm_prefetch((const char *)(row + NR - 1), _MM_HINT_T0);  // an unaligned row's last line
+        }
     __m256 acc[MR][2];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < 2; j++) acc[i][j] = _mm256_setzero_ps();
@@ -33,12 +42,22 @@ static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float 
 }
 
 SWL_TARGET_AVX2
+static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    microkernel_body(c, ldc, ap, bp, kc, 0);
+}
+
+SWL_TARGET_AVX2
+static void microkernel_6x16_fetching_c(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    microkernel_body(c, ldc, ap, bp, kc, 1);
+}
+
+SWL_TARGET_AVX2
 static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
     swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
 }
 
 const swl_gemm_path swl_gemm_path_avx2 = {
-    .kernel = microkernel_6x16, .transpose8 = transpose8,
+    .kernel = microkernel_6x16, .kernel_fetching_c = microkernel_6x16_fetching_c, .transpose8 = transpose8,
     .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
 };
 #endif

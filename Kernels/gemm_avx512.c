@@ -10,9 +10,18 @@
 
 enum { MR = 8, NR = 48 };
 
-// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed.
+// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed. With fetch_c,
+// the C tile (read only after the K loop) is fetched first, so that a tile coming from memory
+// arrives while the FMAs run.
 SWL_TARGET_AVX512
-static void microkernel_8x48(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+static inline __attribute__((always_inline)) void microkernel_body(float *c, size_t ldc, const float *ap,
+                                                                   const float *bp, int kc, int fetch_c) {
+    if (fetch_c)
+        for (int i = 0; i < MR; i++) {
+            const float *row = c + (size_t)i * ldc;
+            for (int j = 0; j < NR; j += 16) _mm_prefetch((const char *)(row + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(row + NR - 1), _MM_HINT_T0);  // an unaligned row's last line
+        }
     __m512 acc[MR][3];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < 3; j++) acc[i][j] = _mm512_setzero_ps();
@@ -36,13 +45,23 @@ static void microkernel_8x48(float *c, size_t ldc, const float *ap, const float 
     }
 }
 
+SWL_TARGET_AVX512
+static void microkernel_8x48(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    microkernel_body(c, ldc, ap, bp, kc, 0);
+}
+
+SWL_TARGET_AVX512
+static void microkernel_8x48_fetching_c(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
+    microkernel_body(c, ldc, ap, bp, kc, 1);
+}
+
 SWL_TARGET_AVX2
 static void transpose8(float *dst, size_t dst_stride, const float *src, size_t src_stride, int kc) {
     swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
 }
 
 const swl_gemm_path swl_gemm_path_avx512 = {
-    .kernel = microkernel_8x48, .transpose8 = transpose8,
+    .kernel = microkernel_8x48, .kernel_fetching_c = microkernel_8x48_fetching_c, .transpose8 = transpose8,
     .mr = MR, .nr = NR, .mc = 256, .nc = 192, .kc = 256,
 };
 #endif
