@@ -4,9 +4,10 @@ import SwiftletKernels
 /// that case's thread count: the bandwidth the case's "% adj" is rated against.
 ///
 /// Why not only the machine table at the top: on a shared VM the bandwidth moves while the run
-/// goes on (here the 2-thread triad measured anywhere from 65 to 130 GB/s within minutes, as the
-/// two vCPUs land on one chiplet or two and other tenants come and go), so a figure taken
-/// minutes before a case can misrate it either way. The arrays are allocated once per run.
+/// goes on (here the 2-thread triad measured anywhere from 65 to 130 GB/s within minutes; not
+/// measured why, most likely where the host places the two vCPUs and what other tenants do), so a
+/// figure taken minutes before a case can misrate it either way. The arrays are allocated once
+/// per run.
 final class BandwidthProbe {
     private let a: UnsafeMutablePointer<Float>
     private let b: UnsafeMutablePointer<Float>
