@@ -65,10 +65,12 @@ public final class Workspace {
         return pointer
     }
 
-    /// A copy of `count` floats at `source`, to restore them from.
-    func copy(of source: UnsafePointer<Float>, count: Int) -> UnsafeMutablePointer<Float> {
-        let pointer = allocate(count, of: Float.self)
-        pointer.update(from: source, count: count)
+    /// `count` floats like `floats(count)` for a call that overwrites them (a kernel run in place):
+    /// a pristine copy is kept, and `resetBeforeEachCall` restores them from it.
+    func consumedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let pristine = floats(count), pointer = allocate(count, of: Float.self)
+        pointer.update(from: pristine, count: count)
+        resetBeforeEachCall = { pointer.update(from: pristine, count: count) }
         return pointer
     }
 

@@ -88,8 +88,7 @@ enum KernelCases {
                 BenchmarkCase(name: "softmax", variant: "bwd_in_place", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)
                     swl_causal_softmax_forward(probs, scores, planes, length, scale)
-                    let pristine = space.floats(bh * t * t), dprobs = space.copy(of: pristine, count: bh * t * t)
-                    space.resetBeforeEachCall = { dprobs.update(from: pristine, count: bh * t * t) }
+                    let dprobs = space.consumedFloats(bh * t * t)
                     return { swl_causal_softmax_backward(dprobs, dprobs, probs, planes, length, scale) }
                 },
                 // The same traffic with no arithmetic (swl_causal_softmax_traffic_*): what this access
@@ -103,9 +102,7 @@ enum KernelCases {
                     return { swl_causal_softmax_traffic_backward(c, a, b, planes, length) }
                 },
                 BenchmarkCase(name: "softmax_traffic", variant: "bwd_in_place", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
-                    let pristine = space.floats(bh * t * t), b = space.floats(bh * t * t)
-                    let a = space.copy(of: pristine, count: bh * t * t)
-                    space.resetBeforeEachCall = { a.update(from: pristine, count: bh * t * t) }
+                    let a = space.consumedFloats(bh * t * t), b = space.floats(bh * t * t)
                     return { swl_causal_softmax_traffic_backward(a, a, b, planes, length) }
                 },
             ]

@@ -117,8 +117,9 @@ typedef struct {
     int keep_b;       // B packed per tile is kept for all of K, for the next tile down its column
     int fetch_ahead;  // an operand packed per tile comes from memory: each tile fetches what the
                       // thread's next tile reads into L2 as it runs
-    int fetch_c;      // C is accumulated into and too big for a core's L2: the micro-kernel
-                      // fetches each C tile before its K loop
+    int fetch_c;      // C is accumulated into and too big for a core's L2: on the tile path the
+                      // micro-kernel fetches each C tile before its K loop (the shared-B and
+                      // column-strip paths revisit a thread's C rows every K block, and pass 0)
 } gemm_plan;
 
 // Part of a matrix to fetch ahead: `runs` runs of `length` contiguous floats, `stride` apart.
@@ -435,8 +436,9 @@ enum { MAX_STRIP_ROWS = 512, MIN_STRIP_PANELS = 8 };
 // An accumulated C larger than this (a core's L2) is read from L3 or memory by the micro-kernel's
 // last step, unless fetched ahead. Measured on the weight gradients doutᵀ·x, old and new kernels
 // alternating in one process, 1 / 2 threads: with C evicted first, as in a training step, the
-// 256-row products 6–12% / 1–8% faster and 1,024 rows 2% / 0–3%; with C left in L3 by the call
-// before, the LM head's 256-row dW 85.6 → 76.4 / 42.8 → 38.6 ms, the others within ±1.5%.
+// 256-row products 6–12% / 1–9% faster and 1,024 rows 2% / 0–3%; with C left in L3 by the call
+// before, the LM head's 256-row dW 85.6 → 76.4 / 42.8 → 38.6 ms, the others from 1.8% faster to
+// 1.3% slower.
 enum { FETCH_C_FLOATS = 1 << 18 };  // floats (1 MiB)
 // The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
 enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
