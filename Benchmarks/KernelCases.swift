@@ -105,6 +105,19 @@ enum KernelCases {
                     let a = space.consumedFloats(bh * t * t), b = space.floats(bh * t * t)
                     return { swl_causal_softmax_traffic_backward(a, a, b, planes, length) }
                 },
+                // The causal rows' own traffic, in place a = a·b with plain loads and stores
+                // (swl_causal_rows_traffic): over the lower triangles alone, then over whole rows,
+                // which is contiguous memory like the triad. The gap between the two is what the
+                // short rows cost before any zeros, streaming stores or arithmetic. b is all ones,
+                // so calls repeat without changing a.
+                BenchmarkCase(name: "softmax_traffic", variant: "lower_rows", shape: shape, bytes: 12 * triangle) { space in
+                    let a = space.floats(bh * t * t), ones = space.floats(bh * t * t, scale: 0, offset: 1)
+                    return { swl_causal_rows_traffic(a, ones, planes, length, 0) }
+                },
+                BenchmarkCase(name: "softmax_traffic", variant: "whole_rows", shape: shape, bytes: 12 * square) { space in
+                    let a = space.floats(bh * t * t), ones = space.floats(bh * t * t, scale: 0, offset: 1)
+                    return { swl_causal_rows_traffic(a, ones, planes, length, 1) }
+                },
             ]
         }
     }

@@ -42,6 +42,8 @@ static const forward_rows_streamed forward_rows_streamed_paths[3] =
 static const backward_rows backward_rows_paths[3] = POINTWISE_PATHS(softmax_backward_rows);
 static const backward_rows backward_rows_streamed_paths[3] = POINTWISE_PATHS(softmax_backward_rows_streamed);
 static const traffic_rows traffic_rows_paths[3] = POINTWISE_PATHS(softmax_traffic_rows);
+typedef void (*rows_traffic)(float *, const float *, size_t, size_t, int, int);
+static const rows_traffic rows_traffic_paths[3] = POINTWISE_PATHS(causal_rows_traffic_rows);
 
 void swl_causal_softmax_forward(float *probs, const float *scores, int BH, int T, float scale) {
     const int isa = swl_isa_active();
@@ -99,4 +101,14 @@ void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int
 
 void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T) {
     softmax_traffic(c, a, b, BH, T, SOFTMAX_BACKWARD_PREFETCH_ROWS);
+}
+
+void swl_causal_rows_traffic(float *a, const float *b, int BH, int T, int whole_rows) {
+    const rows_traffic rows_kernel = rows_traffic_paths[swl_isa_active()];
+    const size_t rows = (size_t)BH * (size_t)T;
+#pragma omp parallel
+    {
+        const swl_share mine = swl_thread_share(rows);
+        rows_kernel(a, b, mine.first, mine.end, T, whole_rows);
+    }
 }

@@ -353,3 +353,19 @@ VEC_KERNEL void VEC(softmax_traffic_rows)(float *out, const float *a, const floa
         if (j < T) vstore_n(o + j, j < n ? VEC(softmax_traffic_value)(x, y, j, n) : vset1(0.0f), T - j);
     }
 }
+
+// Causal rows with nothing but their own traffic, for the harness to tell what the rows' shape
+// costs from what the kernels add: in place a = a·b over the first `n` entries of each row (its
+// lower triangle, or all T entries with whole_rows), plain loads and stores, no prefetching, no
+// zeros and no streaming stores. Entries past n are not touched.
+VEC_KERNEL void VEC(causal_rows_traffic_rows)(float *a, const float *b, size_t first, size_t end, int T,
+                                              int whole_rows) {
+    for (size_t row = first; row < end; row++) {
+        float *x = a + row * (size_t)T;
+        const float *y = b + row * (size_t)T;
+        const int n = whole_rows ? T : (int)(row % (size_t)T) + 1;
+        int j = 0;
+        for (; j + VW <= n; j += VW) vstore(x + j, vmul(vload(x + j), vload(y + j)));
+        if (j < n) vstore_n(x + j, vmul(vload_n(x + j, n - j, 0.0f), vload_n(y + j, n - j, 0.0f)), n - j);
+    }
+}

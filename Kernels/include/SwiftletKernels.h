@@ -227,6 +227,11 @@ double swl_measure_fma_gflops(int threads, double seconds);
 /// What the access pattern alone runs at on this machine, for the harness to set the kernels beside.
 void swl_causal_softmax_traffic_forward(float *out, const float *in, int BH, int T);
 void swl_causal_softmax_traffic_backward(float *c, const float *a, const float *b, int BH, int T);
+/// The causal rows' own traffic, with no zeros, streaming stores or prefetching: in place
+/// a = a·b over each row's lower triangle (j ≤ i), or over all T entries of every row when
+/// whole_rows is nonzero, for the harness to tell what the short rows cost from what contiguous
+/// memory runs at. Entries not visited are left as they are; same thread split as the softmax.
+void swl_causal_rows_traffic(float *a, const float *b, int BH, int T, int whole_rows);
 /// Best streaming bandwidth in GB/s (1e9 bytes) on `threads` threads: the in-place triad
 /// a = a + s·b over two arrays of `bytes`/2 each (choose ≫ last-level cache), counting 12 bytes
 /// per element (read a and b, write a). Returns 0 if the buffers cannot be allocated.

@@ -166,6 +166,26 @@ import Testing
         }
     }
 
+    /// The rows-only baseline multiplies in place over each row's lower triangle (or whole rows)
+    /// and leaves every other entry as it was, on every path.
+    @Test func rowsTrafficTouchesItsRowsOnly() throws {
+        let (bh, t) = (2, 37)
+        var random = TestRandom(seed: 22)
+        let a = random.normals(bh * t * t), b = random.normals(bh * t * t)
+        try forEachConfiguration { isa, threads in
+            for wholeRows in [false, true] {
+                var product = a
+                swl_causal_rows_traffic(&product, b, Int32(bh), Int32(t), wholeRows ? 1 : 0)
+                for index in a.indices {
+                    let (i, j) = ((index / t) % t, index % t)
+                    let visited = wholeRows || j <= i
+                    #expect(product[index].bitPattern == (visited ? a[index] * b[index] : a[index]).bitPattern,
+                            "at \(index), whole rows \(wholeRows), on \(isa), \(threads) threads")
+                }
+            }
+        }
+    }
+
     @Test func rejectsBadShapes() throws {
         let square = try Tensor(zeros: [2, 3, 3])
         #expect(throws: KernelError.self) { try Kernels.causalSoftmax(try Tensor(zeros: [2, 3, 4]), scale: 1) }
