@@ -40,18 +40,29 @@ void swl_skinny_nn_accumulate(float *c, const float *a, const float *b, int M, i
 typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
                                      int kc);
 
+/// The same product with A read in place: MR rows of a row-major matrix, row i at a + i·lda, so
+/// that an A that is already row-major along K need not be packed.
+typedef void (*swl_gemm_microkernel_rows_of_a)(float *c, size_t ldc, const float *a, size_t lda,
+                                                const float *bp, int kc);
+
 /// dst[k·dst_stride + i] = src[i·src_stride + k] for 8 rows i and kc columns k: the packing
 /// step for an operand stored contiguously along K.
 typedef void (*swl_gemm_transpose8)(float *dst, size_t dst_stride, const float *src,
                                     size_t src_stride, int kc);
+
+/// dst[k·NR + j] = src[k·src_stride + j] for kc rows k and the path's NR columns j: the packing
+/// step for an operand stored contiguously along N (a copy the path does in whole vectors).
+typedef void (*swl_gemm_copy_panel)(float *dst, const float *src, size_t src_stride, int kc);
 
 /// A micro-kernel with its register tile and the cache blocking that suits it.
 typedef struct {
     swl_gemm_microkernel kernel;
     swl_gemm_microkernel kernel_fetching_c;  // the same, first prefetching its C tile, or NULL
     swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
+    swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for memcpy per row
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
+    swl_gemm_microkernel_rows_of_a kernel_rows_of_a;  // the same, A unpacked, or NULL
 } swl_gemm_path;
 
 extern const swl_gemm_path swl_gemm_path_portable;

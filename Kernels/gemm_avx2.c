@@ -8,11 +8,13 @@
 
 enum { MR = 6, NR = 16 };
 
-// c is (MR,NR) with row stride ldc; ap is (kc,MR) packed; bp is (kc,NR) packed. With fetch_c,
-// the C tile (read only after the K loop) is fetched first, so that a tile coming from memory
-// arrives while the FMAs run.
+// c is (MR,NR) with row stride ldc; A(i, k) is a[i·a_row_step + k·a_k_step] (a packed (kc,MR)
+// panel: steps 1 and MR; MR rows of a row-major matrix: lda and 1); bp is (kc,NR) packed. With
+// fetch_c, the C tile (read only after the K loop) is fetched first, so that a tile coming from
+// memory arrives while the FMAs run.
 SWL_TARGET_AVX2
-static inline __attribute__((always_inline)) void microkernel_body(float *c, size_t ldc, const float *ap,
+static inline __attribute__((always_inline)) void microkernel_body(float *c, size_t ldc, const float *a,
+                                                                   size_t a_row_step, size_t a_k_step,
                                                                    const float *bp, int kc, int fetch_c) {
     if (fetch_c)
         for (int i = 0; i < MR; i++) {
@@ -27,11 +29,11 @@ static inline __attribute__((always_inline)) void microkernel_body(float *c, siz
         __m256 b0 = _mm256_loadu_ps(bp);
         __m256 b1 = _mm256_loadu_ps(bp + 8);
         for (int i = 0; i < MR; i++) {
-            __m256 a = _mm256_broadcast_ss(ap + i);
-            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+            __m256 ai = _mm256_broadcast_ss(a + i * a_row_step);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
-        ap += MR;
+        a += a_k_step;
         bp += NR;
     }
     for (int i = 0; i < MR; i++) {
@@ -43,12 +45,18 @@ static inline __attribute__((always_inline)) void microkernel_body(float *c, siz
 
 SWL_TARGET_AVX2
 static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
-    microkernel_body(c, ldc, ap, bp, kc, 0);
+    microkernel_body(c, ldc, ap, 1, MR, bp, kc, 0);
 }
 
 SWL_TARGET_AVX2
 static void microkernel_6x16_fetching_c(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
-    microkernel_body(c, ldc, ap, bp, kc, 1);
+    microkernel_body(c, ldc, ap, 1, MR, bp, kc, 1);
+}
+
+SWL_TARGET_AVX2
+static void microkernel_6x16_rows_of_a(float *c, size_t ldc, const float *a, size_t lda, const float *bp,
+                                       int kc) {
+    microkernel_body(c, ldc, a, lda, 1, bp, kc, 0);
 }
 
 SWL_TARGET_AVX2
@@ -56,8 +64,15 @@ static void transpose8(float *dst, size_t dst_stride, const float *src, size_t s
     swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
 }
 
+SWL_TARGET_AVX2
+static void copy_panel(float *dst, const float *src, size_t src_stride, int kc) {
+    for (int k = 0; k < kc; k++, dst += NR, src += src_stride)
+        for (int j = 0; j < NR; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+}
+
 const swl_gemm_path swl_gemm_path_avx2 = {
-    .kernel = microkernel_6x16, .kernel_fetching_c = microkernel_6x16_fetching_c, .transpose8 = transpose8,
+    .kernel = microkernel_6x16, .kernel_fetching_c = microkernel_6x16_fetching_c,
+    .kernel_rows_of_a = microkernel_6x16_rows_of_a, .transpose8 = transpose8, .copy_panel = copy_panel,
     .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256,
 };
 #endif
