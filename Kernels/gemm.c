@@ -291,7 +291,7 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
 // A(those rows, K block at k0) · the block's panels. A is read in place where it is row-major and
 // the path has a micro-kernel for that (whole MR×NR tiles only), else packed into ap first. In
 // place, the LM head's dout·W no longer transposes every 8 rows of dout (all 50k columns of them,
-// on every thread): 2–3% faster on 1 thread and 3.5–5% on 2 (measured). Each micro-kernel call
+// on every thread): 0–2.6% faster on 1 thread and 3.4–7.2% on 2 (measured). Each micro-kernel call
 // also fetches a part of the `fetch_count` regions (`*call` of `calls`).
 static void multiply_row_panel(const gemm_plan *plan, int i0, int rows, int j0, int n, int k0, int kc,
                                float *ap, const float *bp, const gemm_region *fetch, int fetch_count,

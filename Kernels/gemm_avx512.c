@@ -68,8 +68,8 @@ static void transpose8(float *dst, size_t dst_stride, const float *src, size_t s
     swl_transpose8_avx(dst, dst_stride, src, src_stride, kc);
 }
 
-// Three vectors per row: cheaper than a memcpy call per 192-byte row, which cost the LM head's
-// dout·W about 6% of its time on one thread.
+// Three vectors per row. A memcpy call per 192-byte row took 5.9% of the LM head's dout·W samples
+// on one thread (`perf`), this copy 4.1%.
 SWL_TARGET_AVX512
 static void copy_panel(float *dst, const float *src, size_t src_stride, int kc) {
     for (int k = 0; k < kc; k++, dst += NR, src += src_stride)
