@@ -58,11 +58,11 @@ typedef void (*swl_gemm_copy_panel)(float *dst, const float *src, size_t src_str
 typedef struct {
     swl_gemm_microkernel kernel;
     swl_gemm_microkernel kernel_fetching_c;  // the same, first prefetching its C tile, or NULL
+    swl_gemm_microkernel_rows_of_a kernel_rows_of_a;  // the same, A read in place, or NULL
     swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
-    swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for memcpy per row
+    swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for a memcpy per row
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
-    swl_gemm_microkernel_rows_of_a kernel_rows_of_a;  // the same, A unpacked, or NULL
 } swl_gemm_path;
 
 extern const swl_gemm_path swl_gemm_path_portable;
