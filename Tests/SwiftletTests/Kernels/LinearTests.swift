@@ -196,8 +196,9 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     /// dx on 2 threads takes the column-strip path (gemm_column_strips), on 1 thread the shared-B-
     /// block path, and the two agree bit for bit. 500 rows and 776 columns leave partial micro-tiles;
     /// K = 9,000 ends in a partial K block. Where a path has a micro-kernel that reads A in place,
-    /// columns 384–767 come from it on 1 thread (whole panels of a 768-column block) and from packed
-    /// A on 2 (the second strip ends in a partial panel), so the two are compared bit for bit too.
+    /// columns 384–767 (all rows but the last, partial MR panel) come from it on 1 thread (whole
+    /// panels of a 768-column block) and from packed A on 2 (the second strip ends in a partial
+    /// panel), so the two are compared bit for bit too.
     @Test func columnStripsMatchReferenceAndSharedBlocks() throws {
         let p = LinearProblem(N: 500, C: 776, OC: 9_000, seed: 63)
         let reference = p.gradients(.reference).dx
