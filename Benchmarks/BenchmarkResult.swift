@@ -25,10 +25,24 @@ public struct BenchmarkResult: Equatable, Sendable {
         return gbs / adjacentTriadGbs
     }
 
+    /// Compute-bound cases: the best FMA peak measured just before and after this case on its
+    /// thread count (`PeakProbe`), else nil.
+    public let adjacentPeakGflops: Double?
+
+    /// GFLOP/s as a fraction of `adjacentPeakGflops`, when both were measured.
+    public var fractionOfAdjacentPeak: Double? {
+        guard let gflops, let adjacentPeakGflops, adjacentPeakGflops > 0 else { return nil }
+        return gflops / adjacentPeakGflops
+    }
+
+    /// What the table's "% adj" shows: the rate against the probe run beside the case.
+    public var fractionOfAdjacentProbe: Double? { fractionOfAdjacentPeak ?? fractionOfAdjacentTriad }
+
     public init(
         name: String, variant: String?, shape: String, threads: Int, statistics: Statistics,
         gflops: Double? = nil, gbs: Double? = nil, extraBytes: Int? = nil,
-        tokensPerSecond: Double? = nil, fractionOfPeak: Double? = nil, adjacentTriadGbs: Double? = nil
+        tokensPerSecond: Double? = nil, fractionOfPeak: Double? = nil, adjacentTriadGbs: Double? = nil,
+        adjacentPeakGflops: Double? = nil
     ) {
         self.name = name
         self.variant = variant
@@ -41,14 +55,15 @@ public struct BenchmarkResult: Equatable, Sendable {
         self.tokensPerSecond = tokensPerSecond
         self.fractionOfPeak = fractionOfPeak
         self.adjacentTriadGbs = adjacentTriadGbs
+        self.adjacentPeakGflops = adjacentPeakGflops
     }
 
-    /// The result of timing `benchmark` on `threads` threads, rated against `peak` (and, for a
-    /// memory-bound case, against `adjacentTriadGbs` too). `tokens` (tokens per call found while
-    /// preparing) stands in when the case does not give its own.
+    /// The result of timing `benchmark` on `threads` threads, rated against `peak` (and against
+    /// `adjacentPeakGflops` or `adjacentTriadGbs`, whichever its kind has, too). `tokens` (tokens per
+    /// call found while preparing) stands in when the case does not give its own.
     public init(
         _ benchmark: BenchmarkCase, threads: Int, statistics: Statistics, peak: MachineProfile.Peak?,
-        tokens: Int? = nil, adjacentTriadGbs: Double? = nil
+        tokens: Int? = nil, adjacentTriadGbs: Double? = nil, adjacentPeakGflops: Double? = nil
     ) {
         // A call below the clock's resolution has no meaningful rate (and JSON has no infinity).
         let seconds = statistics.median > 0 ? statistics.median : .nan
@@ -65,6 +80,7 @@ public struct BenchmarkResult: Equatable, Sendable {
             statistics: statistics, gflops: gflops, gbs: gbs,
             extraBytes: benchmark.extraBytes?(threads),
             tokensPerSecond: rate((benchmark.tokens ?? tokens).map(Double.init)), fractionOfPeak: fraction,
-            adjacentTriadGbs: gbs == nil ? nil : adjacentTriadGbs)
+            adjacentTriadGbs: gbs == nil ? nil : adjacentTriadGbs,
+            adjacentPeakGflops: gflops == nil ? nil : adjacentPeakGflops)
     }
 }

@@ -82,11 +82,12 @@ public struct BenchmarkRunner {
         print("")
         print("warm-up \(options.plan.warmup), \(options.plan.repetitions) repetitions; median, min and spread (max−min)/median")
         print("% peak: GFLOP/s of the FMA peak, or GB/s of the stream (triad) bandwidth (data that stays in cache can pass 100%)")
-        print("% adj: GB/s of the best in-place triad pass run just before and after the case on its threads (the VM's bandwidth moves during a run)")
+        print("% adj: of the best FMA peak (GFLOP/s cases) or in-place triad pass (GB/s cases) measured just before and after the case on its threads (the VM's speed moves during a run)")
         print(Report.header)
 
         // Allocated once, and only when a memory-bound case runs.
-        lazy var probe = BandwidthProbe(bytes: (options.quick ? 96 : 192) << 20)
+        lazy var bandwidthProbe = BandwidthProbe(bytes: (options.quick ? 96 : 192) << 20)
+        let peakProbe = PeakProbe(seconds: options.quick ? 0.03 : 0.05)
         let savedThreads = Runtime.threads
         defer { Runtime.threads = savedThreads }
         for benchmark in catalog() where options.selects(benchmark.name) {
@@ -101,13 +102,20 @@ public struct BenchmarkRunner {
                 let call = try benchmark.prepare(workspace)
                 for threads in options.threads {
                     Runtime.threads = threads
-                    let before = benchmark.bytes == nil ? nil : probe.bestRate(threads: threads)
+                    // The probe beside the case: FMA peak for a GFLOP/s case, triad for a GB/s one.
+                    func probe() -> Double? {
+                        if benchmark.flops != nil { return peakProbe.bestRate(threads: threads) }
+                        if benchmark.bytes != nil { return bandwidthProbe.bestRate(threads: threads) }
+                        return nil
+                    }
+                    let before = probe()
                     let statistics = try options.plan.measure(call, reset: workspace.resetBeforeEachCall)
-                    let after = benchmark.bytes == nil ? nil : probe.bestRate(threads: threads)
+                    let adjacent = before.flatMap { first in probe().map { max(first, $0) } }
                     let result = BenchmarkResult(
                         benchmark, threads: threads, statistics: statistics,
                         peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall,
-                        adjacentTriadGbs: before.flatMap { first in after.map { max(first, $0) } })
+                        adjacentTriadGbs: benchmark.flops == nil ? adjacent : nil,
+                        adjacentPeakGflops: benchmark.flops == nil ? nil : adjacent)
                     report.results.append(result)
                     print(Report.row(result))
                 }

@@ -63,7 +63,7 @@ public struct Report: Sendable {
             fixed(100 * stats.spread, 1) + "%",
             result.gflops.map { fixed($0, 1) } ?? "", result.gbs.map { fixed($0, 1) } ?? "",
             result.fractionOfPeak.map { fixed(100 * $0, 1) } ?? "",
-            result.fractionOfAdjacentTriad.map { fixed(100 * $0, 1) } ?? "",
+            result.fractionOfAdjacentProbe.map { fixed(100 * $0, 1) } ?? "",
             result.extraBytes.map { fixed(Double($0) / 1_048_576, 2) } ?? "",
             result.tokensPerSecond.map { fixed($0, 0) } ?? "",
         ]

@@ -49,6 +49,23 @@ import Testing
         #expect(computed.adjacentTriadGbs == nil && computed.fractionOfAdjacentTriad == nil)
     }
 
+    @Test func computeBoundResultsAreAlsoRatedAgainstThePeakBesideThem() throws {
+        // 2e9 flops in 10 ms: 200 GFLOP/s, against the table's 500 and the 250 measured beside it.
+        let matmul = BenchmarkCase(name: "matmul_fwd", shape: "2x3x4", flops: 2e9) { _ in {} }
+        let result = BenchmarkResult(matmul, threads: 2, statistics: Self.statistics(10),
+                                     peak: Self.machine.peak(threads: 2), adjacentPeakGflops: 250)
+        #expect(abs(try #require(result.fractionOfPeak) - 0.4) < 1e-12)
+        #expect(abs(try #require(result.fractionOfAdjacentPeak) - 0.8) < 1e-12)
+        #expect(result.fractionOfAdjacentProbe == result.fractionOfAdjacentPeak)
+        #expect(Report.row(result).contains("40.0") && Report.row(result).contains("80.0"))
+
+        // A memory-bound case has no GFLOP/s to rate, whatever peak was passed.
+        let gelu = BenchmarkCase(name: "gelu", variant: "forward", shape: "4", bytes: 3e8) { _ in {} }
+        let streamed = BenchmarkResult(gelu, threads: 2, statistics: Self.statistics(10),
+                                       peak: Self.machine.peak(threads: 2), adjacentPeakGflops: 250)
+        #expect(streamed.adjacentPeakGflops == nil && streamed.fractionOfAdjacentPeak == nil)
+    }
+
     static let machine = MachineProfile(isa: "avx512", peaks: [
         .init(threads: 1, gflops: 250, gbs: 50), .init(threads: 2, gflops: 500, gbs: 60),
     ])
