@@ -103,8 +103,9 @@ public struct BenchmarkRunner {
                 for threads in options.threads {
                     Runtime.threads = threads
                     // The probe beside the case: FMA peak for a GFLOP/s case, triad for a GB/s one.
+                    let computeBound = benchmark.flops != nil
                     func probe() -> Double? {
-                        if benchmark.flops != nil { return peakProbe.bestRate(threads: threads) }
+                        if computeBound { return peakProbe.bestRate(threads: threads) }
                         if benchmark.bytes != nil { return bandwidthProbe.bestRate(threads: threads) }
                         return nil
                     }
@@ -114,8 +115,8 @@ public struct BenchmarkRunner {
                     let result = BenchmarkResult(
                         benchmark, threads: threads, statistics: statistics,
                         peak: report.machine.peak(threads: threads), tokens: workspace.tokensPerCall,
-                        adjacentTriadGbs: benchmark.flops == nil ? adjacent : nil,
-                        adjacentPeakGflops: benchmark.flops == nil ? nil : adjacent)
+                        adjacentTriadGbs: computeBound ? nil : adjacent,
+                        adjacentPeakGflops: computeBound ? adjacent : nil)
                     report.results.append(result)
                     print(Report.row(result))
                 }
