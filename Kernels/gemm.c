@@ -11,7 +11,8 @@
 // both are too big to keep in cache (dout·W of the LM head), each thread takes a strip of C's
 // columns and packs its own B blocks (gemm_column_strips), or, where the strips would be
 // too narrow or there is one thread, the threads share each K block of B and split the rows of C
-// (gemm_shared_b); both read a row-major A (dout) in place where the path's micro-kernel can.
+// (gemm_shared_b); both read a row-major A (dout) in place where the path's micro-kernel can, and
+// with few rows of C a thread, a row-major B (W) too instead of packing it (reads_b_in_place).
 // An operand packed per tile that comes from memory (the LM head's weight, doutᵀ) is prefetched
 // into L2 for the thread's next tile a few lines per micro-kernel call, so packing it does not
 // wait on memory (prefetch_part).
@@ -287,14 +288,44 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *a
     }
 }
 
-// One MR-row panel of C against a packed B block: C rows [i0, i0+rows), columns [j0, j0+n) +=
+// A K block of B as the micro-kernel reads it: row k of panel q (NR columns) at
+// start + q·panel_step + k·k_step. Packed, the panels are (kc,NR) one after another; read in place
+// (a row-major B), they are NR-column slices of its rows.
+typedef struct {
+    const float *start;
+    size_t panel_step, k_step;
+} gemm_b_block;
+
+static gemm_b_block packed_b_block(const swl_gemm_path *path, const float *bp, int kc) {
+    return (gemm_b_block){bp, (size_t)path->nr * kc, (size_t)path->nr};
+}
+
+// Whether a thread's `rows` rows of C (each thread's the same) and a block of n columns read B in
+// place: A and B row-major, the path's in-place micro-kernel, whole MR×NR tiles only, and at most
+// the path's in_place_b_rows rows. Packing copies every element of B once per K block; reading
+// B's rows in place instead (NR floats every row stride, not one contiguous panel) costs a little
+// on every micro-kernel call (`perf`, 1,024 rows: 14% fewer L1 prefetches, 3% more cycles), so it
+// pays only while few MR panels of rows share each block.
+static int reads_b_in_place(const gemm_plan *plan, int rows, int n) {
+    const swl_gemm_path *path = plan->path;
+    return path->kernel_rows_of_a != NULL && plan->a.col_stride == 1 && plan->b.col_stride == 1 &&
+           rows <= path->in_place_b_rows && rows % path->mr == 0 && n % path->nr == 0;
+}
+
+static gemm_b_block in_place_b_block(const gemm_plan *plan, int j0, int k0) {
+    return (gemm_b_block){plan->b.data + (size_t)k0 * plan->b.row_stride + j0, (size_t)plan->path->nr,
+                          plan->b.row_stride};
+}
+
+// One MR-row panel of C against a K block of B: C rows [i0, i0+rows), columns [j0, j0+n) +=
 // A(those rows, K block at k0) · the block's panels. A is read in place where it is row-major and
-// the path has a micro-kernel for that (whole MR×NR tiles only), else packed into ap first. In
-// place, the LM head's dout·W no longer transposes every 8 rows of dout (all 50k columns of them,
-// on every thread): 0–2.6% faster on 1 thread and 3.4–7.2% on 2 (measured). Each micro-kernel call
-// also fetches a part of the `fetch_count` regions (`*call` of `calls`).
+// the path has a micro-kernel for that (whole MR×NR tiles only), else packed into ap first (and B
+// must then be packed). In place, the LM head's dout·W no longer transposes every 8 rows of dout
+// (all 50k columns of them, on every thread): 0–2.6% faster on 1 thread and 3.4–7.2% on 2
+// (measured). Each micro-kernel call also fetches a part of the `fetch_count` regions (`*call` of
+// `calls`).
 static void multiply_row_panel(const gemm_plan *plan, int i0, int rows, int j0, int n, int k0, int kc,
-                               float *ap, const float *bp, const gemm_region *fetch, int fetch_count,
+                               float *ap, gemm_b_block b, const gemm_region *fetch, int fetch_count,
                                int *call, int calls) {
     const swl_gemm_path *path = plan->path;
     const int nr = path->nr;
@@ -304,8 +335,8 @@ static void multiply_row_panel(const gemm_plan *plan, int i0, int rows, int j0, 
     if (!in_place) pack_a(path, ap, plan->a, i0, rows, k0, kc);
     for (int q = 0; q * nr < n; q++, (*call)++) {
         float *c_tile = plan->c + (size_t)i0 * plan->ldc + j0 + q * nr;
-        const float *b_panel = bp + (size_t)q * nr * kc;
-        if (in_place) path->kernel_rows_of_a(c_tile, plan->ldc, a_rows, plan->a.row_stride, b_panel, kc);
+        const float *b_panel = b.start + (size_t)q * b.panel_step;
+        if (in_place) path->kernel_rows_of_a(c_tile, plan->ldc, a_rows, plan->a.row_stride, b_panel, b.k_step, kc);
         else run_microkernel(path, c_tile, plan->ldc, ap, b_panel, kc, rows, SWL_MIN(nr, n - q * nr), 0);
         for (int r = 0; r < fetch_count; r++) prefetch_part(&fetch[r], *call, calls);
     }
@@ -328,33 +359,41 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
     int parity = 0;
     for (int j0 = 0; j0 < plan->N; j0 += plan->nc) {
         const int n = SWL_MIN(plan->nc, plan->N - j0), panels = (n + nr - 1) / nr;
+        // Read in place, B needs no packing and no barrier: every thread reads the block itself.
+        // (Decided on the share and all of C's rows alike, so that every thread meets the same
+        // barriers.)
+        const int in_place = plan->M % mr == 0 && reads_b_in_place(plan, share, n);
         if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, row0, row1 - row0, j0, n);
         for (int k0 = 0; k0 < plan->K; k0 += plan->kc, parity ^= 1) {
             const int kc = SWL_MIN(plan->kc, plan->K - k0);
             float *bp = b_buffers + (size_t)parity * b_floats;
-            // Each thread packs a contiguous run of the panels (the barrier below ends the block).
-            const swl_share own_panels = swl_thread_share((size_t)panels);
-            for (int q = (int)own_panels.first; q < (int)own_panels.end; q++)
-                pack_b(path, bp + (size_t)q * nr * kc, plan->b, j0 + q * nr, SWL_MIN(nr, n - q * nr), k0, kc);
+            if (!in_place) {
+                // Each thread packs a contiguous run of the panels (the barrier below ends the block).
+                const swl_share own_panels = swl_thread_share((size_t)panels);
+                for (int q = (int)own_panels.first; q < (int)own_panels.end; q++)
+                    pack_b(path, bp + (size_t)q * nr * kc, plan->b, j0 + q * nr, SWL_MIN(nr, n - q * nr), k0, kc);
 #pragma omp barrier
-            // The B this thread packs next (the next K block, or the first of the next columns),
-            // fetched into L2 a part at each micro-kernel call.
+            }
+            // The B this thread reads or packs next (the next K block, or the first of the next
+            // columns), fetched into L2 a part at each micro-kernel call.
             const int next_k0 = k0 + kc < plan->K ? k0 + kc : 0, next_j0 = next_k0 > 0 ? j0 : j0 + plan->nc;
             gemm_region next_b;
             int fetch = 0;
             if (next_j0 < plan->N) {
                 const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
-                const swl_share next_share = swl_thread_share((size_t)next_panels);
+                const swl_share next_share = in_place ? (swl_share){0, (size_t)next_panels}
+                                                      : swl_thread_share((size_t)next_panels);
                 const int next_q0 = (int)next_share.first, next_q1 = (int)next_share.end;
                 fetch = next_q1 > next_q0;
                 if (fetch)
                     next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),
                                       next_k0, SWL_MIN(plan->kc, plan->K - next_k0));
             }
+            const gemm_b_block block = in_place ? in_place_b_block(plan, j0, k0) : packed_b_block(path, bp, kc);
             const int calls = (row1 - row0 + mr - 1) / mr * panels;
             int call = 0;
             for (int i0 = row0; i0 < row1; i0 += mr)
-                multiply_row_panel(plan, i0, SWL_MIN(mr, row1 - i0), j0, n, k0, kc, ap, bp, &next_b, fetch, &call, calls);
+                multiply_row_panel(plan, i0, SWL_MIN(mr, row1 - i0), j0, n, k0, kc, ap, block, &next_b, fetch, &call, calls);
         }
     }
 }
@@ -371,10 +410,12 @@ static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
     const int j0 = (int)mine.first * nr, n = SWL_MIN(plan->N, (int)mine.end * nr) - j0;
     if (n <= 0) return;
     const int panels = (n + nr - 1) / nr, calls = (plan->M + mr - 1) / mr * panels;
+    const int in_place = reads_b_in_place(plan, plan->M, n);
     if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, 0, plan->M, j0, n);
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
-        pack_b(path, bp, plan->b, j0, n, k0, kc);
+        if (!in_place) pack_b(path, bp, plan->b, j0, n, k0, kc);
+        const gemm_b_block block = in_place ? in_place_b_block(plan, j0, k0) : packed_b_block(path, bp, kc);
         // The next K block of both operands, fetched into L2 a part at each micro-kernel call.
         const int next_k0 = k0 + kc, fetch_count = next_k0 < plan->K ? 2 : 0;
         gemm_region next[2];
@@ -385,7 +426,7 @@ static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
         }
         int call = 0;
         for (int i0 = 0; i0 < plan->M; i0 += mr)
-            multiply_row_panel(plan, i0, SWL_MIN(mr, plan->M - i0), j0, n, k0, kc, ap, bp, next, fetch_count,
+            multiply_row_panel(plan, i0, SWL_MIN(mr, plan->M - i0), j0, n, k0, kc, ap, block, next, fetch_count,
                                &call, calls);
     }
 }

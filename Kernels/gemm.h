@@ -41,9 +41,10 @@ typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, cons
                                      int kc);
 
 /// The same product with A read in place: MR rows of a row-major matrix, row i at a + i·lda, so
-/// that an A that is already row-major along K need not be packed.
+/// that an A that is already row-major along K need not be packed; row k of B's panel is at
+/// b + k·ldb (ldb = NR for a packed panel, the row stride for a row-major B read in place).
 typedef void (*swl_gemm_microkernel_rows_of_a)(float *c, size_t ldc, const float *a, size_t lda,
-                                                const float *bp, int kc);
+                                                const float *b, size_t ldb, int kc);
 
 /// dst[k·dst_stride + i] = src[i·src_stride + k] for 8 rows i and kc columns k: the packing
 /// step for an operand stored contiguously along K.
@@ -63,6 +64,8 @@ typedef struct {
     swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for a memcpy per row
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
+    int in_place_b_rows;  // with A read in place, a row-major B is read in place too (not packed)
+                          // where a thread has at most this many rows of C; 0: always packed
 } swl_gemm_path;
 
 extern const swl_gemm_path swl_gemm_path_portable;
