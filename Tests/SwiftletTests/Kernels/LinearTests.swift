@@ -210,14 +210,13 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         }
     }
 
-    /// dx of an LM-head-like layer with few rows: where a path reads B in place (the AVX-512 path,
-    /// up to 256 rows a thread; reads_b_in_place in gemm.c), the weight's whole 48-column panels
-    /// are read where they lie and the rest is packed. 256 rows: on 1 thread the shared-B path
-    /// reads columns 0–767 in place and packs the last 8; on 2, column strips read the first strip
-    /// in place and pack the second (it ends in a partial panel). 512 rows and 384 columns: on 2
-    /// threads the shared-B path (strips too narrow) reads B in place with 256 rows each and no
-    /// barrier, on 1 thread it packs. 17,000 outputs end in a partial K block. Both thread counts
-    /// must agree bit for bit with each other and match the reference.
+    /// dx of an LM-head-like layer with few rows: where a path reads B in place (the AVX-512 path's
+    /// shared-B block, up to 256 rows a thread; reads_b_in_place in gemm.c), the weight's whole
+    /// 48-column panels are read where they lie and the rest is packed. 256 rows: on 1 thread the
+    /// shared-B path reads columns 0–767 in place and packs the last 8; on 2, column strips pack
+    /// both strips. 512 rows and 384 columns: on 2 threads the shared-B path (strips too narrow)
+    /// reads B in place with 256 rows each and no barrier, on 1 thread it packs. 17,000 outputs end
+    /// in a partial K block. Both thread counts must agree bit for bit and match the reference.
     @Test(arguments: [(N: 256, C: 776, OC: 17_000), (N: 512, C: 384, OC: 17_000)])
     func weightReadInPlaceMatchesReferenceAndPackedBlocks(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 64)
