@@ -82,7 +82,8 @@ static void copy_panel(float *dst, const float *src, size_t src_stride, int kc) 
 // old and new kernels alternating in one process (3–15 pairs a set, shared VM). 256 rows, 1
 // thread: −1.5 to −4.3% in thirteen sets of fourteen (one +4.1%). In place at 384 rows +3.6% on 1
 // thread, at 1,024 rows +3.2 to +4.0%; with the limit (1,024 rows packed as before) +0.5% and
-// −0.1%, the A/B's own noise. 512 rows on 2 threads (256 a thread, no barriers): −1.4% and 0.0%.
+// −0.1%, the A/B's own noise. 512 × 384 columns on 2 threads (shared-B, 256 rows each): −1.3%
+// and −0.3%.
 const swl_gemm_path swl_gemm_path_avx512 = {
     .kernel = microkernel_8x48, .kernel_fetching_c = microkernel_8x48_fetching_c,
     .kernel_rows_of_a = microkernel_8x48_rows_of_a, .transpose8 = transpose8, .copy_panel = copy_panel,
