@@ -12,7 +12,8 @@
 // columns and packs its own B blocks (gemm_column_strips), or, where the strips would be
 // too narrow or there is one thread, the threads share each K block of B and split the rows of C
 // (gemm_shared_b); both read a row-major A (dout) in place where the path's micro-kernel can, and
-// the shared-B path, with few rows of C a thread, a row-major B (W) too (reads_b_in_place).
+// the shared-B path, with few rows of C a thread, a row-major B (W) too instead of packing it
+// (reads_b_in_place).
 // An operand packed per tile that comes from memory (the LM head's weight, doutᵀ) is prefetched
 // into L2 for the thread's next tile a few lines per micro-kernel call, so packing it does not
 // wait on memory (prefetch_part).
@@ -300,17 +301,19 @@ static gemm_b_block packed_b_block(const swl_gemm_path *path, const float *bp, i
     return (gemm_b_block){bp, (size_t)path->nr * kc, (size_t)path->nr};
 }
 
-// Whether the shared-B path, with `rows` rows of C a thread, reads a block of n columns of B in
-// place: A and B row-major, the path's in-place micro-kernel, whole MR×NR tiles only, and at most
-// the path's in_place_b_rows rows. Packing copies every element of B once per K block; reading
-// B's rows in place instead (NR floats every row stride, not one contiguous panel) costs a little
-// on every micro-kernel call (`perf`, 1,024 rows: 14% fewer L1 prefetches, 3% more cycles), so it
-// pays only while few MR panels of rows share each block. (Column strips keep packing: at 256 rows
-// on 2 threads in place measured −2.4 to +3.0%, median +0.9% over 13 sets.)
-static int reads_b_in_place(const gemm_plan *plan, int rows, int n) {
+// Whether the shared-B path, with `share` rows of C a thread, reads a block of n columns of B in
+// place: A and B row-major, the path's in-place micro-kernel, whole MR×NR tiles only (so every
+// row panel reads A in place too), and at most the path's in_place_b_rows rows a thread. The
+// same for every thread, so all of them meet the same barriers. Packing copies every element of
+// B once per K block; reading B's rows in place instead (NR floats every row stride, not one
+// contiguous panel) costs a little on every micro-kernel call (`perf`, 1,024 rows: 14% fewer L1
+// prefetches, 3% more cycles), so it pays only while few MR panels of rows share each block.
+// (Column strips keep packing: at 256 rows on 2 threads in place measured −2.4 to +3.0%, median
+// +0.9% over 13 sets.)
+static int reads_b_in_place(const gemm_plan *plan, int share, int n) {
     const swl_gemm_path *path = plan->path;
     return path->kernel_rows_of_a != NULL && plan->a.col_stride == 1 && plan->b.col_stride == 1 &&
-           rows <= path->in_place_b_rows && rows % path->mr == 0 && n % path->nr == 0;
+           share <= path->in_place_b_rows && plan->M % path->mr == 0 && n % path->nr == 0;
 }
 
 static gemm_b_block in_place_b_block(const gemm_plan *plan, int j0, int k0) {
@@ -348,7 +351,10 @@ static void multiply_row_panel(const gemm_plan *plan, int i0, int rows, int j0, 
 // then each runs its own rows of C against it, one MR panel of A at a time. A and
 // B are each read once per column chunk, where per-tile packing read B once per row of tiles
 // and A once per column of tiles. Two B buffers alternate, so the barrier that ends one block's
-// packing also tells that every thread is done with the block before. ap is this thread's MR
+// packing also tells that every thread is done with the block before. With few rows a thread
+// (reads_b_in_place) each thread reads B where it lies instead, with no packing and no barrier;
+// only the last column chunk can be narrower than nc, so chunks read in place come before any
+// packed one and never between two (whose buffers the barriers guard). ap is this thread's MR
 // panel. Runs inside the parallel region; every thread must call it.
 static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
     const swl_gemm_path *path = plan->path;
@@ -360,10 +366,7 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
     int parity = 0;
     for (int j0 = 0; j0 < plan->N; j0 += plan->nc) {
         const int n = SWL_MIN(plan->nc, plan->N - j0), panels = (n + nr - 1) / nr;
-        // Read in place, B needs no packing and no barrier: every thread reads the block itself.
-        // (Decided on the share and all of C's rows alike, so that every thread meets the same
-        // barriers.)
-        const int in_place = plan->M % mr == 0 && reads_b_in_place(plan, share, n);
+        const int in_place = reads_b_in_place(plan, share, n);
         if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, row0, row1 - row0, j0, n);
         for (int k0 = 0; k0 < plan->K; k0 += plan->kc, parity ^= 1) {
             const int kc = SWL_MIN(plan->kc, plan->K - k0);
@@ -376,14 +379,16 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
 #pragma omp barrier
             }
             // The B this thread reads or packs next (the next K block, or the first of the next
-            // columns), fetched into L2 a part at each micro-kernel call.
+            // columns: all its panels if read in place, else this thread's share), fetched into L2
+            // a part at each micro-kernel call.
             const int next_k0 = k0 + kc < plan->K ? k0 + kc : 0, next_j0 = next_k0 > 0 ? j0 : j0 + plan->nc;
             gemm_region next_b;
             int fetch = 0;
             if (next_j0 < plan->N) {
                 const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
-                const swl_share next_share = in_place ? (swl_share){0, (size_t)next_panels}
-                                                      : swl_thread_share((size_t)next_panels);
+                const swl_share next_share = reads_b_in_place(plan, share, next_n)
+                                                 ? (swl_share){0, (size_t)next_panels}
+                                                 : swl_thread_share((size_t)next_panels);
                 const int next_q0 = (int)next_share.first, next_q1 = (int)next_share.end;
                 fetch = next_q1 > next_q0;
                 if (fetch)

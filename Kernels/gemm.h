@@ -4,7 +4,8 @@
 // (x·Wᵀ, dout·W, doutᵀ·x): packing copies each block into the micro-kernel's layout and absorbs
 // the transposes. Blocking is BLIS-style: the output is cut into MC×NC macro tiles that threads
 // own whole; K is summed in KC blocks in increasing order; inside a tile an MR×NR register-blocked
-// micro-kernel (one per ISA path) runs over packed panels.
+// micro-kernel (one per ISA path) runs over packed panels (or, where the layout allows, operands
+// read in place).
 #ifndef SWIFTLET_GEMM_H
 #define SWIFTLET_GEMM_H
 
@@ -64,8 +65,8 @@ typedef struct {
     swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for a memcpy per row
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
-    int in_place_b_rows;  // with A read in place, a row-major B is read in place too (not packed)
-                          // where a thread has at most this many rows of C; 0: always packed
+    int in_place_b_rows;  // on the shared-B path, a row-major B is read in place (not packed)
+                          // where each thread has at most this many rows of C; 0: always packed
 } swl_gemm_path;
 
 extern const swl_gemm_path swl_gemm_path_portable;

@@ -220,12 +220,32 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     @Test(arguments: [(N: 256, C: 776, OC: 17_000), (N: 512, C: 384, OC: 17_000)])
     func weightReadInPlaceMatchesReferenceAndPackedBlocks(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 64)
-        let reference = p.gradients(.reference).dx
+        // dx alone (dW and db passed as NULL): the other products are not what this tests.
+        func dx(_ kernel: LinearKernel) -> [Float] {
+            p.backward(kernel, dx: p.zeros.dx, dweight: nil, dbias: nil).dx ?? []
+        }
+        let reference = dx(.reference)
         try expectThreadIndependent("linear \(p.label)") {
-            let dx = p.gradients(.fast).dx
+            let dx = dx(.fast)
             let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
             expectClose(dx, reference, atol: tolerance(sumLength: p.OC), "\(label) dx")
             return [dx]
+        }
+    }
+
+    /// Four threads (more than the cores here; the split, not the speed, is what counts): 1,024
+    /// rows give each thread 256, so on the AVX-512 path the shared-B path reads columns 0–767 of
+    /// the weight in place with no barrier, then packs the last 8 columns with a barrier per K
+    /// block. Bit for bit what one thread computes, packing all of it.
+    @Test func weightReadInPlaceThenPackedOnFourThreads() throws {
+        let p = LinearProblem(N: 1024, C: 776, OC: 5_500, seed: 65)
+        for isa in InstructionSet.supported {
+            func dx(threads: Int) throws -> [Float] {
+                try Runtime.with(threads: threads, instructionSet: isa) {
+                    p.backward(.fast, dx: p.zeros.dx, dweight: nil, dbias: nil).dx ?? []
+                }
+            }
+            expectBitwiseEqual(try dx(threads: 4), try dx(threads: 1), "linear \(p.label) dx on \(isa.rawValue), 4 vs 1 threads")
         }
     }
 
