@@ -366,12 +366,12 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
     int parity = 0;
     for (int j0 = 0; j0 < plan->N; j0 += plan->nc) {
         const int n = SWL_MIN(plan->nc, plan->N - j0), panels = (n + nr - 1) / nr;
-        const int in_place = reads_b_in_place(plan, share, n);
+        const int b_in_place = reads_b_in_place(plan, share, n);
         if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, row0, row1 - row0, j0, n);
         for (int k0 = 0; k0 < plan->K; k0 += plan->kc, parity ^= 1) {
             const int kc = SWL_MIN(plan->kc, plan->K - k0);
             float *bp = b_buffers + (size_t)parity * b_floats;
-            if (!in_place) {
+            if (!b_in_place) {
                 // Each thread packs a contiguous run of the panels (the barrier below ends the block).
                 const swl_share own_panels = swl_thread_share((size_t)panels);
                 for (int q = (int)own_panels.first; q < (int)own_panels.end; q++)
@@ -395,7 +395,7 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
                     next_b = b_source(plan, next_j0 + next_q0 * nr, SWL_MIN(next_n - next_q0 * nr, (next_q1 - next_q0) * nr),
                                       next_k0, SWL_MIN(plan->kc, plan->K - next_k0));
             }
-            const gemm_b_block block = in_place ? in_place_b_block(plan, j0, k0) : packed_b_block(path, bp, kc);
+            const gemm_b_block block = b_in_place ? in_place_b_block(plan, j0, k0) : packed_b_block(path, bp, kc);
             const int calls = (row1 - row0 + mr - 1) / mr * panels;
             int call = 0;
             for (int i0 = row0; i0 < row1; i0 += mr)

@@ -58,6 +58,11 @@ private struct LinearProblem {
         return (dx, dweight, dbias)
     }
 
+    /// dx alone, accumulated from zero (dW and db passed as NULL, so those products are skipped).
+    func inputGradient(_ kernel: LinearKernel) -> [Float] {
+        backward(kernel, dx: [Float](repeating: 0, count: N * C), dweight: nil, dbias: nil).dx ?? []
+    }
+
     /// dx, dW, db accumulated from zero.
     func gradients(_ kernel: LinearKernel) -> (dx: [Float], dweight: [Float], dbias: [Float]) {
         let zeros = self.zeros
@@ -220,13 +225,9 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     @Test(arguments: [(N: 256, C: 776, OC: 17_000), (N: 512, C: 384, OC: 17_000)])
     func weightReadInPlaceMatchesReferenceAndPackedBlocks(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 64)
-        // dx alone (dW and db passed as NULL): the other products are not what this tests.
-        func dx(_ kernel: LinearKernel) -> [Float] {
-            p.backward(kernel, dx: p.zeros.dx, dweight: nil, dbias: nil).dx ?? []
-        }
-        let reference = dx(.reference)
+        let reference = p.inputGradient(.reference)
         try expectThreadIndependent("linear \(p.label)") {
-            let dx = dx(.fast)
+            let dx = p.inputGradient(.fast)
             let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
             expectClose(dx, reference, atol: tolerance(sumLength: p.OC), "\(label) dx")
             return [dx]
@@ -241,9 +242,7 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
         let p = LinearProblem(N: 1024, C: 776, OC: 5_500, seed: 65)
         for isa in InstructionSet.supported {
             func dx(threads: Int) throws -> [Float] {
-                try Runtime.with(threads: threads, instructionSet: isa) {
-                    p.backward(.fast, dx: p.zeros.dx, dweight: nil, dbias: nil).dx ?? []
-                }
+                try Runtime.with(threads: threads, instructionSet: isa) { p.inputGradient(.fast) }
             }
             expectBitwiseEqual(try dx(threads: 4), try dx(threads: 1), "linear \(p.label) dx on \(isa.rawValue), 4 vs 1 threads")
         }
