@@ -215,6 +215,17 @@ void swl_matvec_forward(float *out, const float *x, const float *weight, const f
                         int N, int C, int OC);
 
 // ---------------------------------------------------------------------------------------------
+// SHA-256 compression, for checkpoint checksums (the padding and streaming live in Swift).
+// state is the eight 32-bit words H0..H7; data is `blocks` whole 64-byte blocks of the message.
+
+/// Compresses the blocks into state: with the x86 SHA extensions when the CPU has them and the
+/// ISA path is not portable, else plain C. Both give the same state.
+void swl_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
+void swl_sha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t blocks);
+/// 1 if swl_sha256_blocks uses the SHA extensions now, else 0.
+int swl_sha256_uses_extensions(void);
+
+// ---------------------------------------------------------------------------------------------
 // Machine measurement (for the benchmark harness: the peaks that "% of peak" is relative to)
 
 /// Best fp32 FMA throughput in GFLOP/s on `threads` threads over about `seconds`, from independent

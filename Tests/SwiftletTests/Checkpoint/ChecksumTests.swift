@@ -22,6 +22,30 @@ import Testing
         }
     }
 
+    @Test func processorExtensionsAndPortablePathAgree() throws {
+        func message(_ count: Int) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: ($0 * $0 * 31 + 7 * $0) % 256) }) }
+        func portableHex(_ data: Data) throws -> String {
+            try Runtime.with(instructionSet: .portable) {
+                #expect(!SHA256.usesProcessorExtensions)
+                return SHA256.hex(of: data)
+            }
+        }
+        // Python: hashlib.sha256(bytes((i*i*31 + 7*i) % 256 for i in range(n))).hexdigest()
+        let references = [
+            1 << 20: "a1c0d1f7e24a1cf473f8160bcd7633232c23f0c001b36f8b80ebac667b208c48",
+            1_000_003: "5b83a5734d8534a47650a6576df0e5203bc62e3cde245cde4b879358566e9b66",
+        ]
+        for (count, expected) in references {
+            #expect(SHA256.hex(of: message(count)) == expected)
+            #expect(try portableHex(message(count)) == expected)
+        }
+        // Every length over the first few blocks: padding into one or two final blocks.
+        for count in 0..<300 {
+            let data = message(count)
+            #expect(SHA256.hex(of: data) == (try portableHex(data)), "length \(count)")
+        }
+    }
+
     @Test func sealedFilesVerifyAndAnyChangeIsCaught() throws {
         var writer = SafeTensorsWriter(metadata: ["config": "{\"n_head\":4}"])
         try writer.add("a", floats: [1, 2], shape: [2])
