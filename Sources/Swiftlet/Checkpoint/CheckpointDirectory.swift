@@ -15,9 +15,9 @@ public struct CheckpointDirectory: Sendable {
 
     /// Writes `checkpoint` as `last`, and also as `best` when `isBest`.
     public func save(_ checkpoint: TrainingCheckpoint, isBest: Bool) throws {
-        let bytes = try checkpoint.serialized()
+        let parts = try checkpoint.sealedWriter().serializedParts()
         for target in isBest ? [last, best] : [last] {
-            do { try AtomicFile.write(bytes, to: target) } catch {
+            do { try AtomicFile.write(parts: parts, to: target) } catch {
                 throw CheckpointError(path: target.path, reason: "cannot write the checkpoint (\(error))")
             }
         }

@@ -2,15 +2,20 @@ import Foundation
 
 /// A checkpoint that serializes to one safetensors file (model or training checkpoint).
 public protocol CheckpointFile {
-    /// The complete file: tensors, metadata and checksum.
-    func serialized() throws -> Data
+    /// A writer holding the complete file: tensors, metadata and checksum.
+    func sealedWriter() throws -> SafeTensorsWriter
 }
 
 extension CheckpointFile {
+    /// The complete file's bytes.
+    public func serialized() throws -> Data {
+        try sealedWriter().serialized()
+    }
+
     /// Writes the file atomically (temporary file, fsync, rename).
     public func write(to url: URL) throws {
-        let bytes = try serialized()
-        do { try AtomicFile.write(bytes, to: url) } catch {
+        let parts = try sealedWriter().serializedParts()
+        do { try AtomicFile.write(parts: parts, to: url) } catch {
             throw CheckpointError(path: url.path, reason: "cannot write the checkpoint (\(error))")
         }
     }

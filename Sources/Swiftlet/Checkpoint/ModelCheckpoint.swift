@@ -82,11 +82,11 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
         return writer
     }
 
-    /// The file's bytes.
-    public func serialized() throws -> Data {
+    /// A writer holding the whole file, sealed with its checksum.
+    public func sealedWriter() throws -> SafeTensorsWriter {
         var writer = try writer(format: Self.modelFormat)
         CheckpointChecksum.seal(&writer)
-        return writer.serialized()
+        return writer
     }
 
     // MARK: Reading

@@ -38,8 +38,8 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
         self.state = state
     }
 
-    /// The file's bytes.
-    public func serialized() throws -> Data {
+    /// A writer holding the whole file, sealed with its checksum.
+    public func sealedWriter() throws -> SafeTensorsWriter {
         try validateMoments(source: "<checkpoint>")
         let stateJSON: String
         do {
@@ -51,7 +51,7 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
         for named in firstMoment { try writer.add(Self.firstMomentPrefix + named.name, tensor: named.tensor) }
         for named in secondMoment { try writer.add(Self.secondMomentPrefix + named.name, tensor: named.tensor) }
         CheckpointChecksum.seal(&writer)
-        return writer.serialized()
+        return writer
     }
 
     /// Reads and verifies a training checkpoint.

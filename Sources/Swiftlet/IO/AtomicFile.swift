@@ -13,24 +13,18 @@ import Darwin
 /// the directory.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
+        try write(parts: [data], to: url)
+    }
+
+    /// Writes `parts` one after the other as the file's contents, atomically.
+    public static func write(parts: [Data], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw AtomicFileError.cannotWrite(url.path, errnoText()) }
-        var written = 0
-        let ok: Bool = data.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                written += n
-            }
-            return fsync(descriptor) == 0
-        }
+        let ok = parts.allSatisfy { writeAll($0, to: descriptor) } && fsync(descriptor) == 0
         let failure = ok ? nil : errnoText()
         close(descriptor)
         if let failure {
@@ -46,6 +40,22 @@ public enum AtomicFile {
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
+        }
+    }
+
+    /// Writes all of `data` at the descriptor's position; false on an error (errno says which).
+    private static func writeAll(_ data: Data, to descriptor: Int32) -> Bool {
+        data.withUnsafeBytes { raw in
+            var written = 0
+            while written < raw.count {
+                let n = Glibc.write(descriptor, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += n
+            }
+            return true
         }
     }
 
