@@ -220,8 +220,8 @@ void swl_matvec_forward(float *out, const float *x, const float *weight, const f
 
 /// Compresses the blocks into state: with the x86 SHA extensions when the CPU has them and the
 /// ISA path is not portable, else plain C. Both give the same state.
-void swl_sha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
-void swl_sha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t blocks);
+void swl_sha256_blocks(uint32_t state[8], const void *data, size_t blocks);
+void swl_sha256_blocks_portable(uint32_t state[8], const void *data, size_t blocks);
 /// 1 if swl_sha256_blocks uses the SHA extensions now, else 0.
 int swl_sha256_uses_extensions(void);
 

@@ -74,7 +74,7 @@ public struct SHA256: Sendable {
     /// Compresses `blocks` whole 64-byte blocks at `data` into the state.
     private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
         state.withUnsafeMutableBufferPointer {
-            swl_sha256_blocks($0.baseAddress!, data.assumingMemoryBound(to: UInt8.self), blocks)
+            swl_sha256_blocks($0.baseAddress!, data, blocks)
         }
     }
 }

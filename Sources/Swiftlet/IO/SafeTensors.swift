@@ -46,7 +46,7 @@ public struct SafeTensors: Sendable {
     /// Tensors in file order (by data offset).
     public let entries: [Entry]
     private let index: [String: Int]
-    private let file: Data      // the whole file, indexed from 0 (mapped from disk when read from one)
+    private let file: Data      // the whole file's bytes, indexed from 0
     private let dataStart: Int  // where the data section begins in `file`
 
     /// Header lengths above this are refused as corrupt (real headers are kilobytes).
@@ -149,7 +149,7 @@ public struct SafeTensors: Sendable {
         self.metadata = metadata
         self.entries = entries
         self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
-        // The data section is kept where it lies in the (mapped) file: copying it would double
+        // The data section is kept where it lies in the file's bytes: copying it out would double
         // the memory and time of loading a large checkpoint.
         self.file = bytes
         self.dataStart = dataSection.startIndex
@@ -286,7 +286,10 @@ public struct SafeTensorsWriter {
 
     /// The complete file: header padded with spaces to a multiple of 8 bytes, then the data.
     public func serialized() -> Data {
-        serializedParts().reduce(into: Data()) { $0.append($1) }
+        let parts = serializedParts()
+        var file = Data(capacity: parts.reduce(0) { $0 + $1.count })
+        for part in parts { file.append(part) }
+        return file
     }
 
     /// The complete file in two parts, to be written one after the other: the header's length and
