@@ -103,6 +103,20 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     expectClose(fast.dbias, reference.dbias, atol: tolerance(sumLength: p.N), "\(label) db")
 }
 
+/// Computes one output of `p` with the fast kernels on every ISA path, on 1 and 2 threads: each
+/// must match `reference` within the tolerance of sums of `sumLength` terms, and the two thread
+/// counts must agree bit for bit.
+private func expectFastMatchesReferenceOnBothThreadCounts(
+    _ p: LinearProblem, _ name: String, sumLength: Int, reference: [Float], _ fast: () -> [Float]
+) throws {
+    try expectThreadIndependent("linear \(p.label)") {
+        let output = fast()
+        let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
+        expectClose(output, reference, atol: tolerance(sumLength: sumLength), "\(label) \(name)")
+        return [output]
+    }
+}
+
 @Suite("Linear kernels", .serialized) struct LinearTests {
     @Test(arguments: ["small", "small_nobias", "one_row", "gpt2"])
     func goldenOnEveryPath(caseName: String) throws {
@@ -206,12 +220,8 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     /// panel), so the two are compared bit for bit too.
     @Test func columnStripsMatchReferenceAndSharedBlocks() throws {
         let p = LinearProblem(N: 500, C: 776, OC: 9_000, seed: 63)
-        let reference = p.gradients(.reference).dx
-        try expectThreadIndependent("linear \(p.label)") {
-            let dx = p.gradients(.fast).dx
-            let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
-            expectClose(dx, reference, atol: tolerance(sumLength: p.OC), "\(label) dx")
-            return [dx]
+        try expectFastMatchesReferenceOnBothThreadCounts(p, "dx", sumLength: p.OC, reference: p.gradients(.reference).dx) {
+            p.gradients(.fast).dx
         }
     }
 
@@ -225,12 +235,8 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     @Test(arguments: [(N: 256, C: 776, OC: 17_000), (N: 512, C: 384, OC: 17_000)])
     func weightReadInPlaceMatchesReferenceAndPackedBlocks(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 64)
-        let reference = p.inputGradient(.reference)
-        try expectThreadIndependent("linear \(p.label)") {
-            let dx = p.inputGradient(.fast)
-            let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
-            expectClose(dx, reference, atol: tolerance(sumLength: p.OC), "\(label) dx")
-            return [dx]
+        try expectFastMatchesReferenceOnBothThreadCounts(p, "dx", sumLength: p.OC, reference: p.inputGradient(.reference)) {
+            p.inputGradient(.fast)
         }
     }
 
@@ -254,12 +260,8 @@ private func expectFastMatchesReference(_ p: LinearProblem, _ label: String) {
     /// last one partial.
     @Test func forwardKeepsPackedWeightAcrossRowTiles() throws {
         let p = LinearProblem(N: 264, C: 520, OC: 8_200, seed: 62)
-        let reference = p.forward(.reference)
-        try expectThreadIndependent("linear \(p.label)") {
-            let out = p.forward(.fast)
-            let label = "\(Runtime.instructionSet.rawValue) \(Runtime.threads) threads"
-            expectClose(out, reference, atol: tolerance(sumLength: p.C), "\(label) out")
-            return [out]
+        try expectFastMatchesReferenceOnBothThreadCounts(p, "out", sumLength: p.C, reference: p.forward(.reference)) {
+            p.forward(.fast)
         }
     }
 
