@@ -215,6 +215,17 @@ void swl_matvec_forward(float *out, const float *x, const float *weight, const f
                         int N, int C, int OC);
 
 // ---------------------------------------------------------------------------------------------
+// Normal samples, for weight initialization.
+// state is xoshiro256**'s four 64-bit words, the same generator as Swift's RandomGenerator.
+
+/// out[i] = (float)(sqrt(−2·ln u1)·cos(2π·u2)·std) for i < n, in double until the last rounding,
+/// where u1 and u2 are the next two draws x·2⁻⁵³ (x = output >> 11; u1 at least the smallest
+/// denormal). Advances state by 2n outputs. Draws are taken in order on one thread and the
+/// transforms split over the threads: the same values on any thread count, and the same as n
+/// calls of RandomGenerator.nextNormal() · std.
+void swl_normal_fill(float *out, size_t n, uint64_t state[4], double std);
+
+// ---------------------------------------------------------------------------------------------
 // SHA-256 compression, for checkpoint checksums (the padding and streaming live in Swift).
 // state is the eight 32-bit words H0..H7; data is `blocks` whole 64-byte blocks of the message.
 

@@ -177,7 +177,7 @@ public final class GPT {
                     values.update(repeating: 1)
                 } else {
                     let std = name.hasSuffix(".c_proj.weight") ? residualStd : 0.02
-                    for i in values.indices { values[i] = Float(random.nextNormal() * std) }
+                    random.fillNormal(values, standardDeviation: std)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletKernels
 
 /// Swiftlet's seeded random number generator: xoshiro256** seeded through SplitMix64.
 ///
@@ -47,6 +48,16 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         let u1 = max(nextUniformDouble(), Double.leastNonzeroMagnitude)
         let u2 = nextUniformDouble()
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+
+    /// Fills `values` with standard normal samples times `standardDeviation`: exactly the values,
+    /// and the state afterwards, of `values.count` calls of `Float(nextNormal() * standardDeviation)`,
+    /// with the transforms split over the kernels' threads (`swl_normal_fill`).
+    public mutating func fillNormal(_ values: UnsafeMutableBufferPointer<Float>, standardDeviation: Double) {
+        guard let start = values.baseAddress, !values.isEmpty else { return }
+        state.withUnsafeMutableBufferPointer { words in
+            swl_normal_fill(start, values.count, words.baseAddress!, standardDeviation)
+        }
     }
 
     /// Uniform integer in 0..<bound (bound ≥ 1), without modulo bias.
