@@ -5,6 +5,8 @@ import SwiftletKernels
 ///
 /// Deterministic on every platform, cheap to copy, and `Codable`, so a training checkpoint can
 /// store its exact state and a resumed run draws the same numbers as an uninterrupted one.
+/// `Kernels/random.c` carries a C copy of `next()` and `nextNormal()` for `fillNormal`;
+/// `RandomGeneratorTests` checks that the two agree.
 public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendable {
     /// The four state words of xoshiro256**.
     public private(set) var state: [UInt64]
@@ -55,6 +57,7 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// with the transforms split over the kernels' threads (`swl_normal_fill`).
     public mutating func fillNormal(_ values: UnsafeMutableBufferPointer<Float>, standardDeviation: Double) {
         guard let start = values.baseAddress, !values.isEmpty else { return }
+        precondition(state.count == 4, "xoshiro256** has 4 state words, not \(state.count)")
         state.withUnsafeMutableBufferPointer { words in
             swl_normal_fill(start, values.count, words.baseAddress!, standardDeviation)
         }
