@@ -20,6 +20,13 @@ public enum CheckpointChecksum {
     public static func compute(
         metadata: [String: String], entries: [SafeTensors.Entry], data: UnsafeRawBufferPointer
     ) -> String {
+        compute(metadata: metadata, entries: entries) { hasher in hasher.update(data) }
+    }
+
+    /// The same, with the data section fed to the hasher by `hashData`, in pieces if it likes.
+    static func compute(
+        metadata: [String: String], entries: [SafeTensors.Entry], hashData: (inout SHA256) -> Void
+    ) -> String {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(Data(text.utf8)) }
         add("swiftlet-checkpoint-checksum-v1\n")
@@ -30,7 +37,7 @@ public enum CheckpointChecksum {
             let shape = entry.shape.map(String.init).joined(separator: ",")
             add("\(entry.name)\0\(entry.dtype.rawValue)\0\(shape)\0\(entry.byteRange.lowerBound),\(entry.byteRange.upperBound)\0")
         }
-        hasher.update(data)
+        hashData(&hasher)
         return prefix + hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
@@ -41,8 +48,8 @@ public enum CheckpointChecksum {
 
     /// Stores the checksum of everything added so far in the writer's metadata. Call last.
     public static func seal(_ writer: inout SafeTensorsWriter) {
-        let checksum = writer.withUnsafeDataSection {
-            compute(metadata: writer.metadata, entries: writer.entries, data: $0)
+        let checksum = compute(metadata: writer.metadata, entries: writer.entries) { hasher in
+            writer.forEachDataChunk { hasher.update($0) }
         }
         writer.metadata[metadataKey] = checksum
     }

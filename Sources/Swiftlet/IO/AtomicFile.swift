@@ -17,7 +17,7 @@ public enum AtomicFile {
     }
 
     /// Writes `parts` one after the other as the file's contents, atomically.
-    public static func write(parts: [Data], to url: URL) throws {
+    public static func write(parts: [any ContiguousBytes], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(
@@ -44,7 +44,7 @@ public enum AtomicFile {
     }
 
     /// Writes all of `data` at the descriptor's position; false on an error (errno says which).
-    private static func writeAll(_ data: Data, to descriptor: Int32) -> Bool {
+    private static func writeAll(_ data: any ContiguousBytes, to descriptor: Int32) -> Bool {
         data.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count {
