@@ -4,12 +4,20 @@ extension ModelCheckpoint {
     /// Captures a model's weights (every slot of its layout, by nanoGPT name, without padding)
     /// and config, with its tokenizer if given.
     public init(model: GPT, tokenizer: AnyTokenizer? = nil) throws {
+        try self.init(model: model, tokenizer: tokenizer, copyingTensors: true)
+    }
+
+    /// With `copyingTensors` false, only the config and tokenizer: the header of a file whose
+    /// tensors are added from the model's buffers (`TrainingCheckpoint.sealedWriter(borrowing:…)`).
+    init(model: GPT, tokenizer: AnyTokenizer?, copyingTensors: Bool) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         self.init(
             configJSON: String(decoding: try encoder.encode(model.config), as: UTF8.self),
             tokenizerJSON: try tokenizer?.json,
-            tensors: try model.parameters.slots.map { NamedTensor(name: $0.name, tensor: try model.parameters.tensor(named: $0.name)) })
+            tensors: copyingTensors
+                ? try model.parameters.slots.map { NamedTensor(name: $0.name, tensor: try model.parameters.tensor(named: $0.name)) }
+                : [])
     }
 
     /// Writes a model (and tokenizer) to `url` atomically.

@@ -74,12 +74,17 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
         if let tokenizerJSON { metadata[Key.tokenizer] = tokenizerJSON }
         var writer = SafeTensorsWriter(metadata: metadata)
         for named in tensors {
-            guard !named.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) else {
-                throw CheckpointError(path: "<checkpoint>", reason: "parameter name \(named.name) uses the reserved prefix \(TrainingCheckpoint.optimizerPrefix)")
-            }
+            try Self.checkParameterName(named.name)
             try writer.add(named.name, tensor: named.tensor)
         }
         return writer
+    }
+
+    /// Throws if a parameter's name would read as an optimizer tensor.
+    static func checkParameterName(_ name: String) throws {
+        guard !name.hasPrefix(TrainingCheckpoint.optimizerPrefix) else {
+            throw CheckpointError(path: "<checkpoint>", reason: "parameter name \(name) uses the reserved prefix \(TrainingCheckpoint.optimizerPrefix)")
+        }
     }
 
     /// A writer holding the whole file, sealed with its checksum.

@@ -42,6 +42,36 @@ extension TrainingCheckpoint {
         func moment(_ store: ParameterStore) throws -> [NamedTensor] {
             try store.slots.map { NamedTensor(name: $0.name, tensor: try store.tensor(named: $0.name)) }
         }
+        self.init(model: model, firstMoment: try moment(trainer.optimizer.firstMoment),
+                  secondMoment: try moment(trainer.optimizer.secondMoment), state: Self.state(state, of: trainer))
+    }
+
+    /// The sealed writer of `TrainingCheckpoint(trainer:tokenizer:state:)`, byte for byte, but
+    /// reading the weights and moments where they lie in the trainer's buffers instead of copying
+    /// them: saving a GPT-2 124M run holds 1.5 GB less. Use the writer before the trainer changes.
+    static func sealedWriter(borrowing trainer: Trainer, tokenizer: AnyTokenizer?, state: TrainingState) throws -> SafeTensorsWriter {
+        let parameters = trainer.model.parameters
+        let moments = [(trainer.optimizer.firstMoment, firstMomentPrefix), (trainer.optimizer.secondMoment, secondMomentPrefix)]
+        guard moments.allSatisfy({ $0.0.layout == parameters.layout }) else {
+            throw CheckpointError(path: "<checkpoint>", reason: "AdamW's moments do not match the parameters")
+        }
+        let header = try ModelCheckpoint(model: trainer.model, tokenizer: tokenizer, copyingTensors: false)
+        var writer = try header.writer(
+            format: ModelCheckpoint.trainingFormat,
+            extraMetadata: [ModelCheckpoint.Key.training: try json(Self.state(state, of: trainer))])
+        for (store, prefix) in [(parameters, "")] + moments {
+            for slot in store.slots {
+                try ModelCheckpoint.checkParameterName(slot.name)
+                let values = UnsafeBufferPointer(start: store.baseAddress + slot.offset, count: slot.count)
+                try writer.add(prefix + slot.name, borrowing: values, shape: slot.shape)
+            }
+        }
+        CheckpointChecksum.seal(&writer)
+        return writer
+    }
+
+    /// `state` with the step counts, dropout stream and trainer settings taken from `trainer`.
+    static func state(_ state: TrainingState, of trainer: Trainer) -> TrainingState {
         var state = state
         state.step = trainer.optimizer.step
         state.optimizerStep = trainer.optimizer.step
@@ -49,8 +79,7 @@ extension TrainingCheckpoint {
         state.dropoutSeed = trainer.model.dropoutSeed
         state.dropoutPassCount = trainer.model.dropoutPassCount
         state.trainer = TrainerSettings(trainer)
-        self.init(model: model, firstMoment: try moment(trainer.optimizer.firstMoment),
-                  secondMoment: try moment(trainer.optimizer.secondMoment), state: state)
+        return state
     }
 
     /// Rebuilds the run: the model (bit-identical weights and dropout stream), AdamW (moments,

@@ -41,13 +41,7 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
     /// A writer holding the whole file, sealed with its checksum.
     public func sealedWriter() throws -> SafeTensorsWriter {
         try validateMoments(source: "<checkpoint>")
-        let stateJSON: String
-        do {
-            stateJSON = String(decoding: try Self.encoder.encode(state), as: UTF8.self)
-        } catch {
-            throw CheckpointError(path: "<checkpoint>", reason: "cannot encode the training state (\(error))")
-        }
-        var writer = try model.writer(format: ModelCheckpoint.trainingFormat, extraMetadata: [ModelCheckpoint.Key.training: stateJSON])
+        var writer = try model.writer(format: ModelCheckpoint.trainingFormat, extraMetadata: [ModelCheckpoint.Key.training: try Self.json(state)])
         for named in firstMoment { try writer.add(Self.firstMomentPrefix + named.name, tensor: named.tensor) }
         for named in secondMoment { try writer.add(Self.secondMomentPrefix + named.name, tensor: named.tensor) }
         CheckpointChecksum.seal(&writer)
@@ -110,6 +104,15 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
                     reason: "AdamW \(label) does not match the parameters"
                         + (missing.map { " (no optimizer.\(label).\($0))" } ?? " (names, order or shapes differ)"))
             }
+        }
+    }
+
+    /// The `training` metadata entry.
+    static func json(_ state: TrainingState) throws -> String {
+        do {
+            return String(decoding: try encoder.encode(state), as: UTF8.self)
+        } catch {
+            throw CheckpointError(path: "<checkpoint>", reason: "cannot encode the training state (\(error))")
         }
     }
 

@@ -22,6 +22,13 @@ public struct SafeTensorsWriter {
         try add(name, floats: Array(floats), shape: shape)
     }
 
+    /// Adds F32 elements that stay where they are: the writer reads them when it hashes and
+    /// writes. For saving a model straight from its buffers without a snapshot: `floats` must
+    /// stay valid and unchanged for as long as the writer is used.
+    mutating func add(_ name: String, borrowing floats: UnsafeBufferPointer<Float>, shape: [Int]) throws {
+        try add(name, dtype: .float32, shape: shape, payload: .borrowedFloat32(UnsafeRawBufferPointer(floats)))
+    }
+
     public mutating func add(_ name: String, int32s: [Int32], shape: [Int]) throws {
         try add(name, dtype: .int32, shape: shape, payload: .int32(int32s))
     }
@@ -115,23 +122,20 @@ public struct SafeTensorsWriter {
         return out + "\""
     }
 
-    /// One tensor's elements, kept as the array they were added as; written as its raw
-    /// (little-endian, on every platform Swiftlet runs on) bytes.
+    /// One tensor's elements, kept as the array they were added as (or, borrowed, where they
+    /// lie); written as their raw (little-endian, on every platform Swiftlet runs on) bytes.
     private enum Payload: ContiguousBytes {
         case float32([Float])
         case int32([Int32])
+        case borrowedFloat32(UnsafeRawBufferPointer)
 
-        var count: Int {
-            switch self {
-            case .float32(let values): values.count
-            case .int32(let values): values.count
-            }
-        }
+        var count: Int { byteCount / 4 }
 
         var byteCount: Int {
             switch self {
             case .float32(let values): values.count * MemoryLayout<Float>.size
             case .int32(let values): values.count * MemoryLayout<Int32>.size
+            case .borrowedFloat32(let bytes): bytes.count
             }
         }
 
@@ -139,6 +143,7 @@ public struct SafeTensorsWriter {
             switch self {
             case .float32(let values): try values.withUnsafeBytes(body)
             case .int32(let values): try values.withUnsafeBytes(body)
+            case .borrowedFloat32(let bytes): try body(bytes)
             }
         }
     }

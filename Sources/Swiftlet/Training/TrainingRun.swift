@@ -183,8 +183,7 @@ public final class TrainingRun {
             step: step, optimizerStep: step, schedulePosition: step,
             trainSampler: trainSampler.state, bestValidationLoss: bestValidationLoss,
             settings: [Self.settingsKey: try configurationJSON()])
-        let checkpoint = try TrainingCheckpoint(trainer: trainer, tokenizer: data.tokenizer, state: state)
-        try directory.save(checkpoint, isBest: isBest)
+        try directory.save(trainer, tokenizer: data.tokenizer, state: state, isBest: isBest)
         onEvent(.checkpoint(directory.last))
     }
 

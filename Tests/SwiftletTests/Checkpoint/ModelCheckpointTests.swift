@@ -108,6 +108,27 @@ import Testing
         #expect(Set(straightLosses).count == 2 * n)
     }
 
+    /// A run's checkpoint written straight from the trainer's buffers (what `swiftlet train`
+    /// saves) is the same file, byte for byte, as the one written from a snapshot.
+    @Test func savingFromTheTrainersBuffersWritesTheSnapshotsBytes() throws {
+        let data = try ToyDatasets.copy(examples: 40, length: 5, symbols: 36, seed: 8).dataset
+        let trainer = try Trainer(model: GPT(config: Self.config(dropout: 0.1), seed: 5), schedule: .constant(3e-3))
+        var sampler = try BatchSampler(data: data, batchSize: 2, blockSize: 12, seed: 77)
+        _ = try Self.train(trainer, &sampler, steps: 2)
+        let tokenizer = AnyTokenizer.character(try CharacterTokenizer(corpus: "abcdefghijklmnopqrstuvwxyz .,!?0123456789"))
+        let state = TrainingState(step: 0, optimizerStep: 0, schedulePosition: 0, trainSampler: sampler.state,
+                                  bestValidationLoss: 1.5, settings: ["configuration": "{}"])
+        let snapshot = try TrainingCheckpoint(trainer: trainer, tokenizer: tokenizer, state: state).serialized()
+
+        let directory = try TemporaryDirectory()
+        let run = CheckpointDirectory(directory.url)
+        try run.save(trainer, tokenizer: tokenizer, state: state, isBest: true)
+        #expect(try Data(contentsOf: run.last) == snapshot)
+        #expect(try Data(contentsOf: run.best) == snapshot)
+        let loaded = try TrainingCheckpoint(contentsOf: run.last)
+        #expect(loaded.state.step == 2 && loaded.firstMoment.contains { $0.tensor.values.contains { $0 != 0 } })
+    }
+
     @Test func resumeRefusesAnotherConfig() throws {
         let trainer = try Trainer(model: GPT(config: Self.config(), seed: 5), schedule: .constant(1e-3))
         let state = TrainingState(step: 0, optimizerStep: 0, schedulePosition: 0, trainSampler: BatchSampler.State(generator: RandomGenerator(seed: 1)))
