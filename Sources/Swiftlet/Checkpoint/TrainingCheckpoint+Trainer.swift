@@ -59,9 +59,9 @@ extension TrainingCheckpoint {
         var writer = try header.writer(
             format: ModelCheckpoint.trainingFormat,
             extraMetadata: [ModelCheckpoint.Key.training: try json(Self.state(state, of: trainer))])
+        for slot in parameters.slots { try ModelCheckpoint.checkParameterName(slot.name) }
         for (store, prefix) in [(parameters, "")] + moments {
             for slot in store.slots {
-                try ModelCheckpoint.checkParameterName(slot.name)
                 let values = UnsafeBufferPointer(start: store.baseAddress + slot.offset, count: slot.count)
                 try writer.add(prefix + slot.name, borrowing: values, shape: slot.shape)
             }

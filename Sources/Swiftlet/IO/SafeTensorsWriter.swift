@@ -129,6 +129,7 @@ public struct SafeTensorsWriter {
         case int32([Int32])
         case borrowedFloat32(UnsafeRawBufferPointer)
 
+        /// Elements: F32 and I32 are both 4 bytes.
         var count: Int { byteCount / 4 }
 
         var byteCount: Int {
