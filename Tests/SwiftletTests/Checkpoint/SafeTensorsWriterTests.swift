@@ -1,5 +1,5 @@
 import Foundation
-@testable import Swiftlet
+import Swiftlet
 import Testing
 
 @Suite("SafeTensorsWriter") struct SafeTensorsWriterTests {
