@@ -25,8 +25,8 @@ public enum CheckpointChecksum {
 
     /// The same, with the data section fed to the hasher by `hashData`, in pieces if it likes.
     static func compute(
-        metadata: [String: String], entries: [SafeTensors.Entry], hashData: (inout SHA256) -> Void
-    ) -> String {
+        metadata: [String: String], entries: [SafeTensors.Entry], hashData: (inout SHA256) throws -> Void
+    ) rethrows -> String {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(Data(text.utf8)) }
         add("swiftlet-checkpoint-checksum-v1\n")
@@ -37,7 +37,7 @@ public enum CheckpointChecksum {
             let shape = entry.shape.map(String.init).joined(separator: ",")
             add("\(entry.name)\0\(entry.dtype.rawValue)\0\(shape)\0\(entry.byteRange.lowerBound),\(entry.byteRange.upperBound)\0")
         }
-        hashData(&hasher)
+        try hashData(&hasher)
         return prefix + hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
@@ -56,16 +56,39 @@ public enum CheckpointChecksum {
 
     /// Throws unless `file` carries a checksum that matches its contents.
     public static func verify(_ file: SafeTensors) throws {
-        guard let stored = file.metadata[metadataKey] else {
-            throw CheckpointError(path: file.source, reason: "has no checksum in __metadata__ (not written by Swiftlet, or damaged)")
+        let stored = try storedValue(in: file.metadata, source: file.source)
+        try check(compute(file), against: stored, source: file.source)
+    }
+
+    /// The same for a file read a piece at a time, holding a few megabytes of it at once.
+    public static func verify(_ file: SafeTensorsReader) throws {
+        let stored = try storedValue(in: file.metadata, source: file.source)
+        let actual = try compute(metadata: file.metadata, entries: file.entries) { hasher in
+            do {
+                try file.forEachPiece(of: 0..<file.dataCount) { hasher.update($0) }
+            } catch let error as SafeTensorsError {
+                throw CheckpointError(path: error.source, reason: error.reason)
+            }
+        }
+        try check(actual, against: stored, source: file.source)
+    }
+
+    /// The checksum `metadata` carries; throws if it has none, or one of an unknown kind.
+    static func storedValue(in metadata: [String: String], source: String) throws -> String {
+        guard let stored = metadata[metadataKey] else {
+            throw CheckpointError(path: source, reason: "has no checksum in __metadata__ (not written by Swiftlet, or damaged)")
         }
         guard stored.hasPrefix(prefix) else {
-            throw CheckpointError(path: file.source, reason: "has a checksum of an unknown kind (\(stored.prefix(16))…); expected sha256:")
+            throw CheckpointError(path: source, reason: "has a checksum of an unknown kind (\(stored.prefix(16))…); expected sha256:")
         }
-        let actual = compute(file)
+        return stored
+    }
+
+    /// Throws unless the checksum of the contents, `actual`, is the `stored` one.
+    static func check(_ actual: String, against stored: String, source: String) throws {
         guard actual == stored else {
             throw CheckpointError(
-                path: file.source,
+                path: source,
                 reason: "checksum mismatch: the file says \(stored) but its contents hash to \(actual); the file is corrupted")
         }
     }

@@ -32,10 +32,14 @@ extension ModelCheckpoint {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CheckpointError(path: url.path, reason: "no such file or directory")
         }
-        let checkpoint = isDirectory.boolValue
-            ? try HuggingFaceGPT2.load(directory: url)
-            : try ModelCheckpoint(contentsOf: url)
-        return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
+        if isDirectory.boolValue {
+            let checkpoint = try HuggingFaceGPT2.load(directory: url)
+            return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
+        }
+        // Straight from the file into the model's buffers: the same checks as
+        // `ModelCheckpoint(contentsOf:).makeModel()`, without holding the file or the tensors.
+        let loader = try CheckpointLoader(contentsOf: url)
+        return (try loader.makeModel(), try loader.header.tokenizer(source: url.path))
     }
 
     /// The model config in the file.
@@ -68,16 +72,24 @@ extension ModelCheckpoint {
     /// - Throws: `CheckpointError` if the config is invalid or differs, or the tensors are not
     ///   exactly the config's parameters (a missing, extra or wrongly shaped tensor).
     public func makeModel(expecting expected: GPTConfig? = nil, seed: UInt64 = 0, source: String = "<checkpoint>") throws -> GPT {
+        let model = try emptyModel(holding: tensors.map { ($0.name, $0.tensor.shape) }, expecting: expected, seed: seed, source: source)
+        for named in tensors { try model.parameters.setTensor(named.tensor, named: named.name) }
+        return model
+    }
+
+    /// The model of this file's config with every parameter 0, for the caller to fill, once the
+    /// config is checked against `expected` and `tensors` (name and shape) against its layout.
+    func emptyModel(
+        holding tensors: [(name: String, shape: [Int])], expecting expected: GPTConfig?, seed: UInt64, source: String
+    ) throws -> GPT {
         let config = try config(source: source)
         if let expected, expected != config {
             throw CheckpointError(path: source, reason: "config mismatch: \(Self.differences(expected, config))")
         }
         let layout = try GPT.layout(for: config)
-        try validate(against: layout.slots.map { ($0.name, $0.shape) }, source: source)
-        // No random draw: every slot is overwritten below, and padding and gaps start at zero.
-        let model = try GPT(config: config, seed: seed, randomInitialization: false)
-        for named in tensors { try model.parameters.setTensor(named.tensor, named: named.name) }
-        return model
+        try Self.validate(tensors, against: layout.slots.map { ($0.name, $0.shape) }, source: source)
+        // No random draw: the caller overwrites every slot, and padding and gaps start at zero.
+        return try GPT(config: config, seed: seed, randomInitialization: false)
     }
 
     /// "n_layer: run has 4, file has 2; …" for the keys whose JSON values differ.

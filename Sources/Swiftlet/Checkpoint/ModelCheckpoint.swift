@@ -124,49 +124,65 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
         } catch let error as SafeTensorsError {
             throw CheckpointError(path: source, reason: "is not a valid safetensors file: \(error.reason)")
         }
+        try checkMetadata(file.metadata, source: source) { try CheckpointChecksum.verify(file) }
+        return file
+    }
+
+    /// Throws unless `metadata` is a Swiftlet checkpoint's that this version reads.
+    /// `verifyChecksum` runs after the check that the file is ours and before the rest, so a
+    /// damaged file is reported as damaged, not as a wrong format.
+    static func checkMetadata(_ metadata: [String: String], source: String, verifyChecksum: () throws -> Void) throws {
         // Other tools write their own `format` (Hugging Face: "pt"), so only ours counts.
-        let isSwiftlet = file.metadata[Key.format]?.hasPrefix("swiftlet.") == true
-        guard isSwiftlet || file.metadata[CheckpointChecksum.metadataKey] != nil else {
+        let isSwiftlet = metadata[Key.format]?.hasPrefix("swiftlet.") == true
+        guard isSwiftlet || metadata[CheckpointChecksum.metadataKey] != nil else {
             throw CheckpointError(
                 path: source,
-                reason: "is a safetensors file but not a Swiftlet checkpoint (__metadata__ format: \(file.metadata[Key.format] ?? "none")); "
+                reason: "is a safetensors file but not a Swiftlet checkpoint (__metadata__ format: \(metadata[Key.format] ?? "none")); "
                     + "for Hugging Face GPT-2 weights, give the directory that holds model.safetensors and config.json")
         }
-        // The checksum first: a damaged file is reported as damaged, not as a wrong format.
-        try CheckpointChecksum.verify(file)
-        let format = file.metadata[Key.format] ?? "(none)"
+        try verifyChecksum()
+        let format = metadata[Key.format] ?? "(none)"
         guard format == modelFormat || format == trainingFormat else {
             throw CheckpointError(path: source, reason: "has format \"\(format)\"; expected \(modelFormat) or \(trainingFormat)")
         }
-        guard file.metadata[Key.formatVersion] == formatVersion else {
+        guard metadata[Key.formatVersion] == formatVersion else {
             throw CheckpointError(
                 path: source,
-                reason: "has format_version \(file.metadata[Key.formatVersion] ?? "(none)"); this Swiftlet reads version \(formatVersion)")
+                reason: "has format_version \(metadata[Key.formatVersion] ?? "(none)"); this Swiftlet reads version \(formatVersion)")
         }
-        guard file.metadata[Key.config] != nil else {
+        guard metadata[Key.config] != nil else {
             throw CheckpointError(path: source, reason: "has no model config in __metadata__[\"config\"]")
         }
-        return file
     }
 
     init(file: SafeTensors) throws {
         configJSON = file.metadata[Key.config] ?? ""
         tokenizerJSON = file.metadata[Key.tokenizer]
-        var tensors: [NamedTensor] = []
-        for entry in file.entries where !entry.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) {
-            guard entry.dtype == .float32 else {
-                throw CheckpointError(
-                    path: file.source, reason: "tensor \(entry.name) is \(entry.dtype.rawValue); Swiftlet checkpoints store F32")
-            }
-            tensors.append(NamedTensor(name: entry.name, tensor: try file.tensor(entry.name)))
+        tensors = try Self.parameterEntries(file.entries, source: file.source).map {
+            NamedTensor(name: $0.name, tensor: try file.tensor($0.name))
         }
-        self.tensors = tensors
+    }
+
+    /// The entries that are parameters (not optimizer state); each must be F32.
+    static func parameterEntries(_ entries: [SafeTensors.Entry], source: String) throws -> [SafeTensors.Entry] {
+        let parameters = entries.filter { !$0.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) }
+        if let other = parameters.first(where: { $0.dtype != .float32 }) {
+            throw CheckpointError(path: source, reason: "tensor \(other.name) is \(other.dtype.rawValue); Swiftlet checkpoints store F32")
+        }
+        return parameters
     }
 
     /// Throws unless the tensors are exactly `expected` (names, in any order, and shapes):
     /// nothing missing, nothing extra.
     public func validate(against expected: [(name: String, shape: [Int])], source: String) throws {
-        let byName = Dictionary(tensors.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { first, _ in first })
+        try Self.validate(tensors.map { ($0.name, $0.tensor.shape) }, against: expected, source: source)
+    }
+
+    /// `validate(against:source:)` for tensors given by name and shape.
+    static func validate(
+        _ found: [(name: String, shape: [Int])], against expected: [(name: String, shape: [Int])], source: String
+    ) throws {
+        let byName = Dictionary(found.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
         for slot in expected {
             guard let shape = byName[slot.name] else {
                 throw CheckpointError(path: source, reason: "is missing tensor \(slot.name) \(slot.shape) that its config requires")
@@ -177,7 +193,7 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
             }
         }
         let expectedNames = Set(expected.map(\.name))
-        if let extra = tensors.first(where: { !expectedNames.contains($0.name) }) {
+        if let extra = found.first(where: { !expectedNames.contains($0.name) }) {
             throw CheckpointError(path: source, reason: "has tensor \(extra.name) that its config does not have (config mismatch)")
         }
     }

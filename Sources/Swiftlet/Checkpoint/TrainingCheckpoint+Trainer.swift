@@ -87,16 +87,33 @@ extension TrainingCheckpoint {
     ///
     /// - Parameter expected: when given, the file's model config must equal it.
     public func makeTrainer(expecting expected: GPTConfig? = nil, source: String = "<checkpoint>") throws -> Trainer {
+        let settings = try Self.settings(of: state, source: source)
+        let model = try self.model.makeModel(expecting: expected, source: source)
+        let optimizer = Self.optimizer(for: model, settings: settings)
+        for named in firstMoment { try optimizer.firstMoment.setTensor(named.tensor, named: named.name) }
+        for named in secondMoment { try optimizer.secondMoment.setTensor(named.tensor, named: named.name) }
+        return try Self.trainer(model: model, optimizer: optimizer, state: state, settings: settings, source: source)
+    }
+
+    static func settings(of state: TrainingState, source: String) throws -> TrainerSettings {
         guard let settings = state.trainer else {
             throw CheckpointError(path: source, reason: "has no trainer settings (optimizer, schedule) in its training state")
         }
-        let model = try self.model.makeModel(expecting: expected, source: source)
+        return settings
+    }
+
+    /// AdamW with the saved hyperparameters and zero moments.
+    static func optimizer(for model: GPT, settings: TrainerSettings) -> AdamW {
+        AdamW(model: model, beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, weightDecay: settings.weightDecay)
+    }
+
+    /// The trainer over a model and AdamW whose buffers hold the saved weights and moments, with
+    /// the saved step counts, dropout stream, schedule, accumulation and clipping.
+    static func trainer(
+        model: GPT, optimizer: AdamW, state: TrainingState, settings: TrainerSettings, source: String
+    ) throws -> Trainer {
         model.dropoutSeed = state.dropoutSeed
         model.dropoutPassCount = state.dropoutPassCount
-        let optimizer = AdamW(model: model, beta1: settings.beta1, beta2: settings.beta2,
-                              epsilon: settings.epsilon, weightDecay: settings.weightDecay)
-        for named in firstMoment { try optimizer.firstMoment.setTensor(named.tensor, named: named.name) }
-        for named in secondMoment { try optimizer.secondMoment.setTensor(named.tensor, named: named.name) }
         optimizer.step = state.optimizerStep
         do {
             return try Trainer(model: model, optimizer: optimizer, schedule: settings.schedule,

@@ -59,46 +59,73 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
     }
 
     init(file: SafeTensors) throws {
-        guard file.metadata[ModelCheckpoint.Key.format] == ModelCheckpoint.trainingFormat,
-              let stateJSON = file.metadata[ModelCheckpoint.Key.training]
+        let stateJSON = try Self.stateJSON(in: file.metadata, source: file.source)
+        model = try ModelCheckpoint(file: file)
+        state = try Self.state(json: stateJSON, source: file.source)
+        let moments = try Self.momentEntries(file.entries, source: file.source)
+        func tensors(_ entries: [SafeTensors.Entry], _ prefix: String) throws -> [NamedTensor] {
+            try entries.map { NamedTensor(name: String($0.name.dropFirst(prefix.count)), tensor: try file.tensor($0.name)) }
+        }
+        firstMoment = try tensors(moments.first, Self.firstMomentPrefix)
+        secondMoment = try tensors(moments.second, Self.secondMomentPrefix)
+        try validateMoments(source: file.source)
+    }
+
+    /// The training state's JSON; throws unless `metadata` is a training checkpoint's.
+    static func stateJSON(in metadata: [String: String], source: String) throws -> String {
+        guard metadata[ModelCheckpoint.Key.format] == ModelCheckpoint.trainingFormat,
+              let json = metadata[ModelCheckpoint.Key.training]
         else {
             throw CheckpointError(
-                path: file.source,
+                path: source,
                 reason: "is a model file without training state (optimizer moments, step, random states); "
                     + "it can be evaluated or sampled, or used to start a new run, but not resumed")
         }
-        model = try ModelCheckpoint(file: file)
+        return json
+    }
+
+    static func state(json: String, source: String) throws -> TrainingState {
         do {
-            state = try TrainingState(json: stateJSON)
+            return try TrainingState(json: json)
         } catch {
-            throw CheckpointError(path: file.source, reason: "has an unreadable training state (\(error))")
+            throw CheckpointError(path: source, reason: "has an unreadable training state (\(error))")
         }
-        func moments(_ prefix: String) throws -> [NamedTensor] {
-            try file.entries.filter { $0.name.hasPrefix(prefix) }.map { entry in
-                guard entry.dtype == .float32 else {
-                    throw CheckpointError(path: file.source, reason: "tensor \(entry.name) is \(entry.dtype.rawValue); expected F32")
-                }
-                return NamedTensor(name: String(entry.name.dropFirst(prefix.count)), tensor: try file.tensor(entry.name))
+    }
+
+    /// The entries of AdamW's m and v, each F32, once no other optimizer tensor is found.
+    static func momentEntries(
+        _ entries: [SafeTensors.Entry], source: String
+    ) throws -> (first: [SafeTensors.Entry], second: [SafeTensors.Entry]) {
+        func moments(_ prefix: String) throws -> [SafeTensors.Entry] {
+            let found = entries.filter { $0.name.hasPrefix(prefix) }
+            if let other = found.first(where: { $0.dtype != .float32 }) {
+                throw CheckpointError(path: source, reason: "tensor \(other.name) is \(other.dtype.rawValue); expected F32")
             }
+            return found
         }
-        firstMoment = try moments(Self.firstMomentPrefix)
-        secondMoment = try moments(Self.secondMomentPrefix)
-        if let stray = file.entries.first(where: {
-            $0.name.hasPrefix(Self.optimizerPrefix) && !$0.name.hasPrefix(Self.firstMomentPrefix)
-                && !$0.name.hasPrefix(Self.secondMomentPrefix)
+        let first = try moments(firstMomentPrefix), second = try moments(secondMomentPrefix)
+        if let stray = entries.first(where: {
+            $0.name.hasPrefix(optimizerPrefix) && !$0.name.hasPrefix(firstMomentPrefix) && !$0.name.hasPrefix(secondMomentPrefix)
         }) {
-            throw CheckpointError(path: file.source, reason: "has an unknown optimizer tensor \(stray.name)")
+            throw CheckpointError(path: source, reason: "has an unknown optimizer tensor \(stray.name)")
         }
-        try validateMoments(source: file.source)
+        return (first, second)
     }
 
     /// Throws unless m and v each have exactly one tensor per parameter, with its shape.
     func validateMoments(source: String) throws {
-        let expected = model.tensors.map { ($0.name, $0.tensor.shape) }
-        for (label, moment) in [("m", firstMoment), ("v", secondMoment)] {
-            let got = moment.map { ($0.name, $0.tensor.shape) }
-            guard got.count == expected.count, zip(got, expected).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else {
-                let missing = expected.first { name, _ in !got.contains { $0.0 == name } }?.0
+        func shapes(_ tensors: [NamedTensor]) -> [(name: String, shape: [Int])] { tensors.map { ($0.name, $0.tensor.shape) } }
+        try Self.validateMoments(first: shapes(firstMoment), second: shapes(secondMoment), parameters: shapes(model.tensors), source: source)
+    }
+
+    /// `validateMoments(source:)` for tensors given by name (without the moment's prefix) and shape.
+    static func validateMoments(
+        first: [(name: String, shape: [Int])], second: [(name: String, shape: [Int])],
+        parameters expected: [(name: String, shape: [Int])], source: String
+    ) throws {
+        for (label, got) in [("m", first), ("v", second)] {
+            guard got.count == expected.count, zip(got, expected).allSatisfy({ $0.name == $1.name && $0.shape == $1.shape }) else {
+                let missing = expected.first { name, _ in !got.contains { $0.name == name } }?.name
                 throw CheckpointError(
                     path: source,
                     reason: "AdamW \(label) does not match the parameters"

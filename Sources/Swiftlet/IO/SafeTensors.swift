@@ -57,36 +57,61 @@ public struct SafeTensors: Sendable {
         do {
             bytes = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafeTensorsError(source: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+            throw SafeTensorsError(source: url.path, reason: "cannot read the file (\(error.localizedDescription))", isReadFailure: true)
         }
         try self.init(bytes: bytes, source: url.path)
     }
 
     public init(bytes: Data, source: String = "<memory>") throws {
-        func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
         let bytes = bytes.startIndex == 0 ? bytes : Data(bytes)
-        guard bytes.count >= 8 else {
-            throw fail("file is \(bytes.count) bytes, too short for a safetensors header (truncated or not safetensors)")
+        let headerLength = try Self.headerLength(prefix: bytes.prefix(8), fileSize: bytes.count, source: source)
+        let dataStart = 8 + headerLength
+        let header = try Self.parseHeader(bytes[8..<dataStart], dataCount: bytes.count - dataStart, source: source)
+        self.source = source
+        self.metadata = header.metadata
+        self.entries = header.entries
+        self.index = Dictionary(uniqueKeysWithValues: header.entries.enumerated().map { ($1.name, $0) })
+        // The data section is kept where it lies in the file's bytes: copying it out would double
+        // the memory and time of loading a large checkpoint.
+        self.file = bytes
+        self.dataStart = dataStart
+    }
+
+    // MARK: The header (shared with SafeTensorsReader)
+
+    /// The header's length, from the file's first 8 bytes (`prefix`), checked against the size of
+    /// the whole file.
+    static func headerLength(prefix: some Collection<UInt8>, fileSize: Int, source: String) throws -> Int {
+        func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
+        guard fileSize >= 8, prefix.count == 8 else {
+            throw fail("file is \(fileSize) bytes, too short for a safetensors header (truncated or not safetensors)")
         }
         var headerLength: UInt64 = 0
-        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        for (i, byte) in prefix.enumerated() { headerLength |= UInt64(byte) << (8 * UInt64(i)) }
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
             throw fail("header length \(headerLength) is implausible (not a safetensors file, or corrupted)")
         }
-        guard 8 + Int(headerLength) <= bytes.count else {
-            throw fail("header says \(headerLength) bytes but the file has only \(bytes.count - 8) after the length (truncated)")
+        guard 8 + Int(headerLength) <= fileSize else {
+            throw fail("header says \(headerLength) bytes but the file has only \(fileSize - 8) after the length (truncated)")
         }
-        let headerBytes = bytes[8..<(8 + Int(headerLength))]
+        return Int(headerLength)
+    }
+
+    /// The metadata and the tensor table of the JSON header `headerBytes`, checked against a data
+    /// section of `dataCount` bytes: dtypes, shapes, offsets, and that the tensors tile the data.
+    static func parseHeader(
+        _ headerBytes: Data, dataCount: Int, source: String
+    ) throws -> (metadata: [String: String], entries: [Entry]) {
+        func fail(_ reason: String) -> SafeTensorsError { SafeTensorsError(source: source, reason: reason) }
         guard headerBytes.first == UInt8(ascii: "{"),
               let json = try? JSONSerialization.jsonObject(with: headerBytes),
               let header = json as? [String: Any]
         else { throw fail("header is not a JSON object (not a safetensors file, or corrupted)") }
 
-        let dataSection = bytes[(8 + Int(headerLength))...]
-        let dataCount = dataSection.count
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
-        for (name, value) in header {
+        // In name order, so a file with several faults is always reported by the same one.
+        for (name, value) in header.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
                 guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
                 for (key, item) in map {
@@ -145,14 +170,7 @@ public struct SafeTensors: Sendable {
         guard expectedBegin == dataCount else {
             throw fail("the data section has \(dataCount) bytes but the tensors cover \(expectedBegin) (corrupted or extra bytes appended)")
         }
-        self.source = source
-        self.metadata = metadata
-        self.entries = entries
-        self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
-        // The data section is kept where it lies in the file's bytes: copying it out would double
-        // the memory and time of loading a large checkpoint.
-        self.file = bytes
-        self.dataStart = dataSection.startIndex
+        return (metadata, entries)
     }
 
     /// Tensor names in file order.
@@ -233,5 +251,8 @@ public struct SafeTensors: Sendable {
 public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
     public let source: String
     public let reason: String
+    /// The file could not be read at all (missing, unreadable, cut short while being read), as
+    /// opposed to read and found not to be valid safetensors.
+    public var isReadFailure = false
     public var description: String { "\(source): \(reason)" }
 }

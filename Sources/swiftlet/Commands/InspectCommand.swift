@@ -38,9 +38,11 @@ struct InspectCommand: ParsableCommand {
             return
         }
 
-        let file: SafeTensors
-        do { file = try SafeTensors(contentsOf: url) } catch let error as SafeTensorsError {
-            throw CheckpointError(path: path, reason: "is not a valid safetensors file: \(error.reason)")
+        // The header, then the data a few megabytes at a time (for the checksum): inspecting a
+        // large checkpoint does not hold it in memory.
+        let file: SafeTensorsReader
+        do { file = try SafeTensorsReader(contentsOf: url) } catch let error as SafeTensorsError {
+            throw CheckpointError(path: path, reason: error.isReadFailure ? error.reason : "is not a valid safetensors file: \(error.reason)")
         }
         let format = file.metadata[ModelCheckpoint.Key.format]
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
