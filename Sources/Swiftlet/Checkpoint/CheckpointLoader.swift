@@ -4,14 +4,19 @@ import Foundation
 ///
 /// `ModelCheckpoint(contentsOf:)` and `TrainingCheckpoint(contentsOf:)` hold the whole file and
 /// a copy of every tensor, and the model built from them needs as much again. This reads the
-/// header, makes the same checks with the same errors, builds the model (and optimizer) empty,
-/// then reads each tensor from the file into the slot it fills, hashing it on the way; the
-/// checksum is checked before anything is handed back. The model's own buffers are all the
-/// memory it takes.
+/// header, makes the same checks with the same errors (the operating system's words for a file
+/// it cannot read aside), builds the model (and optimizer) empty, then reads each tensor from the
+/// file into the slot it fills, hashing it on the way; the checksum is checked before anything is
+/// handed back. The model's own buffers are all the memory it takes.
+///
+/// The in-memory path verifies the checksum before any check that reads the header's contents, so
+/// a damaged file is always reported as damaged. Here the checksum is only known once the tensors
+/// are read, so every such check runs inside `checked(_:)`, which, when the check fails, hashes
+/// the file and reports the damage instead if there is any.
 struct CheckpointLoader {
-    let reader: SafeTensorsReader
-    /// The config and tokenizer; no tensors (they stay in the file until read into a model).
-    let header: ModelCheckpoint
+    private let reader: SafeTensorsReader
+    /// The config and tokenizer JSON; no tensors (they stay in the file until read into a model).
+    private let header: ModelCheckpoint
     var source: String { reader.source }
 
     /// Opens `url` and checks its header as `ModelCheckpoint(contentsOf:)` does.
@@ -22,73 +27,84 @@ struct CheckpointLoader {
         } catch let error as SafeTensorsError {
             throw CheckpointError(path: url.path, reason: error.isReadFailure ? error.reason : "is not a valid safetensors file: \(error.reason)")
         }
-        // The checksum is compared once the tensors are read (they are hashed as they go), unless
-        // a check after the point where it would be verified fails (see `reportingDamageFirst`).
-        var reachedTheChecksum = false
-        do {
-            try ModelCheckpoint.checkMetadata(reader.metadata, source: url.path) {
-                _ = try CheckpointChecksum.storedValue(in: reader.metadata, source: url.path)
-                reachedTheChecksum = true
-            }
-        } catch where reachedTheChecksum {
-            try CheckpointChecksum.verify(reader)
-            throw error
-        }
+        try ModelCheckpoint.checkIsSwiftlet(reader.metadata, source: url.path)
+        _ = try CheckpointChecksum.storedValue(in: reader.metadata, source: url.path)
+        try Self.checked(reader) { try ModelCheckpoint.checkFormat(reader.metadata, source: url.path) }
         self.reader = reader
         header = ModelCheckpoint(
             configJSON: reader.metadata[ModelCheckpoint.Key.config] ?? "",
             tokenizerJSON: reader.metadata[ModelCheckpoint.Key.tokenizer], tensors: [])
     }
 
+    /// Runs `check`, which reads the file's header; if it throws, reports the file's damage
+    /// instead, if there is any (see the type's notes).
+    func checked<Value>(_ check: () throws -> Value) throws -> Value {
+        try Self.checked(reader, check)
+    }
+
+    /// The model config in the file.
+    func config() throws -> GPTConfig {
+        try checked { try header.config(source: source) }
+    }
+
+    /// The tokenizer in the file, or nil if it was saved without one.
+    func tokenizer() throws -> AnyTokenizer? {
+        try checked { try header.tokenizer(source: source) }
+    }
+
     /// The model in the file, bit-identical to the one saved (`ModelCheckpoint.makeModel`).
     func makeModel(seed: UInt64 = 0) throws -> GPT {
-        let model = try Self.reportingDamageFirst(reader) {
+        let model = try checked {
             let parameters = try ModelCheckpoint.parameterEntries(reader.entries, source: source)
             return try header.emptyModel(holding: parameters.map { ($0.name, $0.shape) }, expecting: nil, seed: seed, source: source)
         }
         try readTensors { entry in
+            // A training checkpoint's moments are read only to be hashed.
             try entry.name.hasPrefix(TrainingCheckpoint.optimizerPrefix) ? nil : Self.buffer(of: entry.name, in: model.parameters)
         }
         return model
     }
 
-    /// The training state; throws unless the file is a training checkpoint
-    /// (`TrainingCheckpoint(contentsOf:)`'s checks, all but the tensors').
+    /// The training state. Throws unless the file is a training checkpoint whose tensors are a
+    /// model's parameters and AdamW's m and v for each (every check of
+    /// `TrainingCheckpoint(contentsOf:)`, which all read only the header).
     func trainingState() throws -> TrainingState {
-        try Self.reportingDamageFirst(reader) {
+        try checked {
             let json = try TrainingCheckpoint.stateJSON(in: reader.metadata, source: source)
-            _ = try ModelCheckpoint.parameterEntries(reader.entries, source: source)
-            return try TrainingCheckpoint.state(json: json, source: source)
+            let parameters = try ModelCheckpoint.parameterEntries(reader.entries, source: source)
+            let state = try TrainingCheckpoint.decodeState(json: json, source: source)
+            let moments = try TrainingCheckpoint.momentEntries(reader.entries, source: source)
+            func names(_ entries: [SafeTensors.Entry], dropping prefix: String = "") -> [(name: String, shape: [Int])] {
+                entries.map { (String($0.name.dropFirst(prefix.count)), $0.shape) }
+            }
+            try TrainingCheckpoint.validateMoments(
+                first: names(moments.first, dropping: TrainingCheckpoint.firstMomentPrefix),
+                second: names(moments.second, dropping: TrainingCheckpoint.secondMomentPrefix),
+                parameters: names(parameters), source: source)
+            return state
         }
     }
 
     /// The run in the file, as `TrainingCheckpoint(contentsOf:).makeTrainer(expecting:)` makes it.
     ///
-    /// - Parameters:
-    ///   - state: the file's `trainingState()`.
-    ///   - expected: when given, the file's model config must equal it.
-    func makeTrainer(state: TrainingState, expecting expected: GPTConfig? = nil) throws -> Trainer {
-        let (model, optimizer, settings) = try Self.reportingDamageFirst(reader) {
-            let parameters = try ModelCheckpoint.parameterEntries(reader.entries, source: source).map { ($0.name, $0.shape) }
-            let moments = try TrainingCheckpoint.momentEntries(reader.entries, source: source)
-            func unprefixed(_ entries: [SafeTensors.Entry], _ prefix: String) -> [(name: String, shape: [Int])] {
-                entries.map { (String($0.name.dropFirst(prefix.count)), $0.shape) }
-            }
-            try TrainingCheckpoint.validateMoments(
-                first: unprefixed(moments.first, TrainingCheckpoint.firstMomentPrefix),
-                second: unprefixed(moments.second, TrainingCheckpoint.secondMomentPrefix),
-                parameters: parameters, source: source)
+    /// - Parameter expected: when given, the file's model config must equal it.
+    func makeTrainer(expecting expected: GPTConfig? = nil) throws -> Trainer {
+        let state = try trainingState()
+        let (model, optimizer, settings) = try checked {
             let settings = try TrainingCheckpoint.settings(of: state, source: source)
-            let model = try header.emptyModel(holding: parameters, expecting: expected, seed: 0, source: source)
+            let parameters = try ModelCheckpoint.parameterEntries(reader.entries, source: source)
+            let model = try header.emptyModel(holding: parameters.map { ($0.name, $0.shape) }, expecting: expected, seed: 0, source: source)
             return (model, TrainingCheckpoint.optimizer(for: model, settings: settings), settings)
         }
         try readTensors { entry in
-            for (prefix, store) in [(TrainingCheckpoint.firstMomentPrefix, optimizer.firstMoment),
-                                    (TrainingCheckpoint.secondMomentPrefix, optimizer.secondMoment)]
-            where entry.name.hasPrefix(prefix) {
-                return try Self.buffer(of: String(entry.name.dropFirst(prefix.count)), in: store)
+            let name = entry.name
+            if name.hasPrefix(TrainingCheckpoint.firstMomentPrefix) {
+                return try Self.buffer(of: String(name.dropFirst(TrainingCheckpoint.firstMomentPrefix.count)), in: optimizer.firstMoment)
+            } else if name.hasPrefix(TrainingCheckpoint.secondMomentPrefix) {
+                return try Self.buffer(of: String(name.dropFirst(TrainingCheckpoint.secondMomentPrefix.count)), in: optimizer.secondMoment)
+            } else {
+                return try Self.buffer(of: name, in: model.parameters)
             }
-            return try Self.buffer(of: entry.name, in: model.parameters)
         }
         return try TrainingCheckpoint.trainer(model: model, optimizer: optimizer, state: state, settings: settings, source: source)
     }
@@ -102,10 +118,10 @@ struct CheckpointLoader {
         let actual = try CheckpointChecksum.compute(metadata: reader.metadata, entries: reader.entries) { hasher in
             for entry in reader.entries {
                 if let buffer = try destination(entry) {
-                    try Self.mappingReadErrors { try reader.read(entry, into: buffer) }
+                    try Self.reportingReadFailures { try reader.read(entry, into: buffer) }
                     hasher.update(UnsafeRawBufferPointer(buffer))
                 } else {
-                    try Self.mappingReadErrors { try reader.forEachPiece(of: entry.byteRange) { hasher.update($0) } }
+                    try Self.reportingReadFailures { try reader.forEachPiece(of: entry.byteRange) { hasher.update($0) } }
                 }
             }
         }
@@ -118,10 +134,7 @@ struct CheckpointLoader {
         return UnsafeMutableRawBufferPointer(start: store.baseAddress + slot.offset, count: slot.count * MemoryLayout<Float>.stride)
     }
 
-    /// Runs `check`. If it throws, the file's checksum is verified first, so a damaged file is
-    /// reported as damaged rather than as whatever the damage made it look like (as loading the
-    /// whole file, which verifies before any other check, reports it).
-    private static func reportingDamageFirst<Value>(_ reader: SafeTensorsReader, _ check: () throws -> Value) throws -> Value {
+    private static func checked<Value>(_ reader: SafeTensorsReader, _ check: () throws -> Value) throws -> Value {
         do {
             return try check()
         } catch {
@@ -131,7 +144,7 @@ struct CheckpointLoader {
     }
 
     /// Runs `read`, reporting a file that cannot be read as a `CheckpointError`.
-    private static func mappingReadErrors(_ read: () throws -> Void) throws {
+    private static func reportingReadFailures(_ read: () throws -> Void) throws {
         do { try read() } catch let error as SafeTensorsError {
             throw CheckpointError(path: error.source, reason: error.reason)
         }

@@ -39,7 +39,7 @@ extension ModelCheckpoint {
         // Straight from the file into the model's buffers: the same checks as
         // `ModelCheckpoint(contentsOf:).makeModel()`, without holding the file or the tensors.
         let loader = try CheckpointLoader(contentsOf: url)
-        return (try loader.makeModel(), try loader.header.tokenizer(source: url.path))
+        return (try loader.makeModel(), try loader.tokenizer())
     }
 
     /// The model config in the file.

@@ -124,14 +124,16 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
         } catch let error as SafeTensorsError {
             throw CheckpointError(path: source, reason: "is not a valid safetensors file: \(error.reason)")
         }
-        try checkMetadata(file.metadata, source: source) { try CheckpointChecksum.verify(file) }
+        // The checksum between the two checks: a damaged file is reported as damaged, not as a
+        // wrong format.
+        try checkIsSwiftlet(file.metadata, source: source)
+        try CheckpointChecksum.verify(file)
+        try checkFormat(file.metadata, source: source)
         return file
     }
 
-    /// Throws unless `metadata` is a Swiftlet checkpoint's that this version reads.
-    /// `verifyChecksum` runs after the check that the file is ours and before the rest, so a
-    /// damaged file is reported as damaged, not as a wrong format.
-    static func checkMetadata(_ metadata: [String: String], source: String, verifyChecksum: () throws -> Void) throws {
+    /// Throws unless `metadata` is a Swiftlet checkpoint's (or at least carries our checksum).
+    static func checkIsSwiftlet(_ metadata: [String: String], source: String) throws {
         // Other tools write their own `format` (Hugging Face: "pt"), so only ours counts.
         let isSwiftlet = metadata[Key.format]?.hasPrefix("swiftlet.") == true
         guard isSwiftlet || metadata[CheckpointChecksum.metadataKey] != nil else {
@@ -140,7 +142,10 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
                 reason: "is a safetensors file but not a Swiftlet checkpoint (__metadata__ format: \(metadata[Key.format] ?? "none")); "
                     + "for Hugging Face GPT-2 weights, give the directory that holds model.safetensors and config.json")
         }
-        try verifyChecksum()
+    }
+
+    /// Throws unless `metadata` has a format and version this Swiftlet reads, and a model config.
+    static func checkFormat(_ metadata: [String: String], source: String) throws {
         let format = metadata[Key.format] ?? "(none)"
         guard format == modelFormat || format == trainingFormat else {
             throw CheckpointError(path: source, reason: "has format \"\(format)\"; expected \(modelFormat) or \(trainingFormat)")

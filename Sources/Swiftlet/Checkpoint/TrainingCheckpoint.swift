@@ -61,7 +61,7 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
     init(file: SafeTensors) throws {
         let stateJSON = try Self.stateJSON(in: file.metadata, source: file.source)
         model = try ModelCheckpoint(file: file)
-        state = try Self.state(json: stateJSON, source: file.source)
+        state = try Self.decodeState(json: stateJSON, source: file.source)
         let moments = try Self.momentEntries(file.entries, source: file.source)
         func tensors(_ entries: [SafeTensors.Entry], _ prefix: String) throws -> [NamedTensor] {
             try entries.map { NamedTensor(name: String($0.name.dropFirst(prefix.count)), tensor: try file.tensor($0.name)) }
@@ -84,7 +84,7 @@ public struct TrainingCheckpoint: CheckpointFile, Sendable {
         return json
     }
 
-    static func state(json: String, source: String) throws -> TrainingState {
+    static func decodeState(json: String, source: String) throws -> TrainingState {
         do {
             return try TrainingState(json: json)
         } catch {

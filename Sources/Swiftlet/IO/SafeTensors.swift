@@ -114,7 +114,7 @@ public struct SafeTensors: Sendable {
         for (name, value) in header.sorted(by: { $0.key < $1.key }) {
             if name == "__metadata__" {
                 guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
-                for (key, item) in map {
+                for (key, item) in map.sorted(by: { $0.key < $1.key }) {
                     guard let text = item as? String else { throw fail("__metadata__[\(key)] is not a string") }
                     metadata[key] = text
                 }

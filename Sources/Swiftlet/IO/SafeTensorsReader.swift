@@ -30,7 +30,7 @@ public final class SafeTensorsReader {
         func fail(_ reason: String) -> SafeTensorsError {
             SafeTensorsError(source: url.path, reason: reason, isReadFailure: true)
         }
-        descriptor = open(url.path, O_RDONLY)
+        descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw fail("cannot read the file (\(Self.errnoText()))") }
         do {
             var status = stat()

@@ -74,22 +74,30 @@ public final class TrainingRun {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CheckpointError(path: url.path, reason: "does not exist: nothing to resume in \(directory.path)")
         }
-        // Read straight into the trainer's buffers: the same checks as `TrainingCheckpoint(contentsOf:)`,
-        // without holding a copy of the file or of its tensors (1.5 GB for GPT-2 124M).
+        // Read straight into the trainer's buffers, without holding a copy of the file or of its
+        // tensors (1.5 GB for GPT-2 124M). Every check of its header runs in `checked`, so a
+        // damaged file is reported as damaged, as `TrainingCheckpoint(contentsOf:)` would.
         let checkpoint = try CheckpointLoader(contentsOf: url)
         let state = try checkpoint.trainingState()
-        guard let savedJSON = state.settings[settingsKey], let saved = try? JSONSerialization.jsonObject(with: Data(savedJSON.utf8)) as? TrainingConfiguration.Layer else {
-            throw CheckpointError(path: url.path, reason: "has no training settings to resume with (was it written by `swiftlet train`?)")
+        let saved = try checkpoint.checked {
+            guard let json = state.settings[settingsKey],
+                  let saved = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? TrainingConfiguration.Layer
+            else {
+                throw CheckpointError(path: url.path, reason: "has no training settings to resume with (was it written by `swiftlet train`?)")
+            }
+            return saved
         }
-        let configuration = try TrainingConfiguration.resolve(layers: [saved, overrides])
-        let savedModel = try checkpoint.header.config(source: url.path)
-        if configuration.model != savedModel {
-            let differing = GPTConfig.differences(configuration.model, savedModel)
-            throw CheckpointError(path: url.path, reason: "was trained with a different model config (\(differing.joined(separator: ", "))); drop those flags or use a new --out directory")
+        let configuration = try checkpoint.checked { try TrainingConfiguration.resolve(layers: [saved, overrides]) }
+        let savedModel = try checkpoint.config()
+        try checkpoint.checked {
+            if configuration.model != savedModel {
+                let differing = GPTConfig.differences(configuration.model, savedModel)
+                throw CheckpointError(path: url.path, reason: "was trained with a different model config (\(differing.joined(separator: ", "))); drop those flags or use a new --out directory")
+            }
         }
-        let tokenizer = try checkpoint.header.tokenizer(source: url.path)
+        let tokenizer = try checkpoint.tokenizer()
         let data = try TrainingData.prepare(configuration, tokenizer: tokenizer)
-        let trainer = try checkpoint.makeTrainer(state: state, expecting: savedModel)
+        let trainer = try checkpoint.makeTrainer(expecting: savedModel)
         trainer.schedule = configuration.schedule
         trainer.maxGradientNorm = configuration.gradientClip == 0 ? nil : configuration.gradientClip
         let run = try TrainingRun(

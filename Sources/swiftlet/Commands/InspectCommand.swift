@@ -73,9 +73,12 @@ struct InspectCommand: ParsableCommand {
             do {
                 try CheckpointChecksum.verify(file)
                 print("checksum:   \(stored) (verified)")
-            } catch {
+            } catch let error as CheckpointError where error.reason.hasPrefix("checksum mismatch") {
                 verified = false
                 print("checksum:   MISMATCH — \(error)")
+            } catch {
+                verified = false
+                print("checksum:   not verified — \(error)")
             }
         } else {
             print("checksum:   none")

@@ -31,8 +31,7 @@ import Testing
     }
 
     static func resume(_ url: URL, expecting expected: GPTConfig? = nil) throws -> Trainer {
-        let loader = try CheckpointLoader(contentsOf: url)
-        return try loader.makeTrainer(state: try loader.trainingState(), expecting: expected)
+        try CheckpointLoader(contentsOf: url).makeTrainer(expecting: expected)
     }
 
     @Test func aTrainingRunLoadsAsTheInMemoryPathBuildsIt() throws {
@@ -40,7 +39,7 @@ import Testing
         _ = directory
         let loader = try CheckpointLoader(contentsOf: url)
         let state = try loader.trainingState()
-        let streamed = try loader.makeTrainer(state: state, expecting: saved.model.config)
+        let streamed = try loader.makeTrainer(expecting: saved.model.config)
         let checkpoint = try TrainingCheckpoint(contentsOf: url)
         let inMemory = try checkpoint.makeTrainer(expecting: saved.model.config, source: url.path)
         #expect(state == checkpoint.state)
@@ -52,7 +51,8 @@ import Testing
             #expect(a.model.dropoutSeed == b.model.dropoutSeed && a.model.dropoutPassCount == b.model.dropoutPassCount)
             #expect(TrainerSettings(a) == TrainerSettings(b))
         }
-        #expect(try loader.header.tokenizer()?.json == checkpoint.tokenizer()?.json)
+        #expect(try loader.tokenizer()?.json == checkpoint.tokenizer()?.json)
+        #expect(try loader.config() == saved.model.config)
         // The moments were read, not left at zero.
         #expect(ModelCheckpointTests.bits(streamed.optimizer.secondMoment).contains { $0 != 0 })
     }
@@ -73,15 +73,31 @@ import Testing
         let (directory, url, trainer) = try Self.savedRun()
         let good = try Data(contentsOf: url)
         let config = trainer.model.config
-        func sealed(_ edit: (inout TrainingCheckpoint) throws -> Void) throws -> Data {
+        /// The saved run rewritten: its tensors and state edited, its metadata edited, one
+        /// parameter stored as I32, a stray optimizer tensor added; sealed unless `seal` is false.
+        func rewritten(
+            _ edit: (inout TrainingCheckpoint) throws -> Void = { _ in },
+            metadata editMetadata: (inout [String: String]) -> Void = { _ in },
+            int32Parameter: String? = nil, strayTensor: Bool = false, seal: Bool = true
+        ) throws -> Data {
             var checkpoint = try TrainingCheckpoint(contentsOf: url)
             try edit(&checkpoint)
-            var writer = try checkpoint.model.writer(
+            let template = try checkpoint.model.writer(
                 format: ModelCheckpoint.trainingFormat,
                 extraMetadata: [ModelCheckpoint.Key.training: try TrainingCheckpoint.json(checkpoint.state)])
+            var writer = SafeTensorsWriter(metadata: template.metadata)
+            editMetadata(&writer.metadata)
+            for named in checkpoint.model.tensors {
+                if named.name == int32Parameter {
+                    try writer.add(named.name, int32s: [Int32](repeating: 1, count: named.tensor.count), shape: named.tensor.shape)
+                } else {
+                    try writer.add(named.name, tensor: named.tensor)
+                }
+            }
             for named in checkpoint.firstMoment { try writer.add(TrainingCheckpoint.firstMomentPrefix + named.name, tensor: named.tensor) }
             for named in checkpoint.secondMoment { try writer.add(TrainingCheckpoint.secondMomentPrefix + named.name, tensor: named.tensor) }
-            CheckpointChecksum.seal(&writer)
+            if strayTensor { try writer.add("optimizer.step", floats: [3], shape: [1]) }
+            if seal { CheckpointChecksum.seal(&writer) }
             return writer.serialized()
         }
         var cases: [(String, Data)] = [
@@ -89,16 +105,26 @@ import Testing
             ("empty", Data()),
             ("text", Data("hello, world, this is text".utf8)),
             ("model file", try ModelCheckpoint(model: trainer.model).serialized()),
-            ("v missing", try sealed { $0.secondMoment.removeLast() }),
-            ("extra tensor", try sealed { $0.model.tensors.append(NamedTensor(name: "extra", tensor: try Tensor(zeros: [2]))) }),
-            ("no trainer settings", try sealed { $0.state.trainer = nil }),
+            ("v missing", try rewritten { $0.secondMoment.removeLast() }),
+            ("extra tensor", try rewritten { $0.model.tensors.append(NamedTensor(name: "extra", tensor: try Tensor(zeros: [2]))) }),
+            ("no trainer settings", try rewritten { $0.state.trainer = nil }),
+            ("I32 weight", try rewritten(int32Parameter: "transformer.h.0.mlp.c_fc.weight")),
+            ("stray optimizer tensor", try rewritten(strayTensor: true)),
+            ("format version 2", try rewritten(metadata: { $0[ModelCheckpoint.Key.formatVersion] = "2" })),
+            ("unknown format", try rewritten(metadata: { $0[ModelCheckpoint.Key.format] = "swiftlet.other" })),
+            ("no config", try rewritten(metadata: { $0[ModelCheckpoint.Key.config] = nil })),
+            ("unsealed", try rewritten(seal: false)),
+            ("sha1 checksum", try rewritten(metadata: { $0[CheckpointChecksum.metadataKey] = "sha1:00" }, seal: false)),
         ]
         var foreign = SafeTensorsWriter()
         try foreign.add("wte.weight", floats: [1, 2], shape: [2])
         cases.append(("foreign", foreign.serialized()))
-        var flippedData = good
-        flippedData[good.count - 3] ^= 0x40
-        cases.append(("flipped weight", flippedData))
+        let dataStart = 8 + Int(good.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        for (label, offset) in [("flipped weight", dataStart + 5), ("flipped moment", good.count - 3)] {
+            var flipped = good
+            flipped[offset] ^= 0x40
+            cases.append((label, flipped))
+        }
         // A flipped digit in the config JSON: parses as another model, so only the checksum tells.
         let digit = try #require(good.range(of: Data("n_embd\\\":16".utf8))?.upperBound)
         var flippedConfig = good
@@ -137,13 +163,31 @@ import Testing
     @Test func aFileCutShortWhileBeingReadIsAnError() throws {
         let (directory, url, _) = try Self.savedRun()
         _ = directory
-        let loader = try CheckpointLoader(contentsOf: url)
-        let state = try loader.trainingState()
+        let size = try Data(contentsOf: url).count
+        let trainerLoader = try CheckpointLoader(contentsOf: url)
+        let modelLoader = try CheckpointLoader(contentsOf: url)
         let handle = try FileHandle(forWritingTo: url)
-        try handle.truncate(atOffset: UInt64(try Data(contentsOf: url).count / 2))
+        try handle.truncate(atOffset: UInt64(size / 2))
         try handle.close()
-        let error = try #require(throws: CheckpointError.self) { try loader.makeTrainer(state: state) }
+        let error = try #require(throws: CheckpointError.self) { try trainerLoader.makeTrainer() }
         #expect(error.path == url.path && error.reason.contains("cut short"))
+        // Loading only the model still reads the moments to hash them: the same error.
+        let modelError = try #require(throws: CheckpointError.self) { try modelLoader.makeModel() }
+        #expect(modelError == error)
+    }
+
+    /// `swiftlet train --resume` reads the run's settings from the file before its tensors; a
+    /// damaged byte there is still reported as damage, as it was when the whole file was verified
+    /// first.
+    @Test func resumingADamagedRunReportsTheDamage() throws {
+        let (directory, url, _) = try Self.savedRun()
+        var bytes = try Data(contentsOf: url)
+        // The settings key the run's configuration is stored under, with one letter changed.
+        let key = try #require(bytes.range(of: Data(TrainingRun.settingsKey.utf8)))
+        bytes[key.lowerBound] ^= 0x20
+        try bytes.write(to: url)
+        let error = try #require(throws: CheckpointError.self) { try TrainingRun.resume(directory: directory.url) }
+        #expect(error.reason.contains("checksum mismatch"), "\(error)")
     }
 
     /// The reader reads its header with `SafeTensors`' own checks: every truncation of a file is
