@@ -12,4 +12,10 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
     }
 
     public var description: String { "\(path): \(reason)" }
+
+    /// A checkpoint file that `SafeTensors` or `SafeTensorsReader` refused: one it could not read
+    /// at all, or one it read and found not to be safetensors.
+    public init(reading error: SafeTensorsError) {
+        self.init(path: error.source, reason: error.isReadFailure ? error.reason : "is not a valid safetensors file: \(error.reason)")
+    }
 }

@@ -25,7 +25,7 @@ struct CheckpointLoader {
         do {
             reader = try SafeTensorsReader(contentsOf: url)
         } catch let error as SafeTensorsError {
-            throw CheckpointError(path: url.path, reason: error.isReadFailure ? error.reason : "is not a valid safetensors file: \(error.reason)")
+            throw CheckpointError(reading: error)
         }
         try ModelCheckpoint.checkIsSwiftlet(reader.metadata, source: url.path)
         _ = try CheckpointChecksum.storedValue(in: reader.metadata, source: url.path)
@@ -138,7 +138,7 @@ struct CheckpointLoader {
         do {
             return try check()
         } catch {
-            try CheckpointChecksum.verify(reader)
+            try reportingReadFailures { try CheckpointChecksum.verify(reader) }
             throw error
         }
     }
@@ -146,7 +146,7 @@ struct CheckpointLoader {
     /// Runs `read`, reporting a file that cannot be read as a `CheckpointError`.
     private static func reportingReadFailures(_ read: () throws -> Void) throws {
         do { try read() } catch let error as SafeTensorsError {
-            throw CheckpointError(path: error.source, reason: error.reason)
+            throw CheckpointError(reading: error)
         }
     }
 }

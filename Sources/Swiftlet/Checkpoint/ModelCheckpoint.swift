@@ -122,7 +122,7 @@ public struct ModelCheckpoint: CheckpointFile, Sendable {
         do {
             file = try SafeTensors(bytes: bytes, source: source)
         } catch let error as SafeTensorsError {
-            throw CheckpointError(path: source, reason: "is not a valid safetensors file: \(error.reason)")
+            throw CheckpointError(reading: error)
         }
         // The checksum between the two checks: a damaged file is reported as damaged, not as a
         // wrong format.

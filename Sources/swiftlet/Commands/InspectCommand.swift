@@ -42,7 +42,7 @@ struct InspectCommand: ParsableCommand {
         // large checkpoint does not hold it in memory.
         let file: SafeTensorsReader
         do { file = try SafeTensorsReader(contentsOf: url) } catch let error as SafeTensorsError {
-            throw CheckpointError(path: path, reason: error.isReadFailure ? error.reason : "is not a valid safetensors file: \(error.reason)")
+            throw CheckpointError(reading: error)
         }
         let format = file.metadata[ModelCheckpoint.Key.format]
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
@@ -73,12 +73,12 @@ struct InspectCommand: ParsableCommand {
             do {
                 try CheckpointChecksum.verify(file)
                 print("checksum:   \(stored) (verified)")
-            } catch let error as CheckpointError where error.reason.hasPrefix("checksum mismatch") {
-                verified = false
-                print("checksum:   MISMATCH — \(error)")
-            } catch {
+            } catch let error as SafeTensorsError {  // the file could not be read to its end
                 verified = false
                 print("checksum:   not verified — \(error)")
+            } catch {
+                verified = false
+                print("checksum:   MISMATCH — \(error)")
             }
         } else {
             print("checksum:   none")
