@@ -108,6 +108,47 @@ enum AttentionCases {
     }
 }
 
+/// Flash attention with dropout on the probabilities drawn inside the kernel (as training with
+/// `dropout > 0` runs it), to read against `attention_fwd` / `attention_fwd_bwd` flash at the same T:
+/// the FLOPs are counted the same, so the GFLOP/s ratio is the cost of the mask.
+enum AttentionDropoutCases {
+    static let name = "flash_dropout"
+    /// nanoGPT's GPT-2 fine-tuning value (its shakespeare-char recipe uses 0.2: the same cost).
+    static let probability: Float = 0.1
+
+    static func all(quick: Bool) -> [BenchmarkCase] {
+        (quick ? [256, 1024] : [256, 1024, 4096]).flatMap { t in [make(t: t, backward: false), make(t: t, backward: true)] }
+    }
+
+    static func make(t: Int, backward: Bool) -> BenchmarkCase {
+        let (batch, heads, headSize) = (AttentionCases.batch, AttentionCases.heads, AttentionCases.headSize)
+        let lseBytes = batch * heads * t * MemoryLayout<Float>.stride
+        let (b, h, length, hs) = (Int32(batch), Int32(heads), Int32(t), Int32(headSize))
+        let count = batch * heads * t * headSize
+        let (p, seed) = (probability, UInt64(0x5EED))
+        return BenchmarkCase(
+            name: name, variant: backward ? "fwd_bwd" : "forward", shape: AttentionCases.shape(t: t),
+            flops: AttentionCases.flops(t: t, backward: backward),
+            extraBytes: { threads in
+                lseBytes + threads * FlashScratch.bytesPerThread(
+                    planes: batch * heads, t: t, headSize: headSize, threads: threads, backward: backward)
+            }
+        ) { space in
+            let q = space.floats(count), k = space.floats(count), v = space.floats(count)
+            let out = space.zeros(count), lse = space.zeros(batch * heads * t)
+            guard backward else {
+                return { swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, p, seed) }
+            }
+            let dout = space.floats(count, scale: 0.01)
+            let dq = space.zeros(count), dk = space.zeros(count), dv = space.zeros(count)
+            return {
+                swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, p, seed)
+                swl_attention_flash_backward_dropout(dq, dk, dv, dout, q, k, v, out, lse, b, h, length, hs, p, seed)
+            }
+        }
+    }
+}
+
 /// Bytes of the available memory, from /proc/meminfo's MemAvailable (nil where unreadable).
 enum AvailableMemory {
     static func bytes() -> Int? {

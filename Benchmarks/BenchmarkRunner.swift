@@ -55,6 +55,7 @@ public struct BenchmarkRunner {
     public func catalog() -> [BenchmarkCase] {
         KernelCases.all(quick: options.quick)
             + AttentionCases.all(sequenceLengths: options.sequenceLengths, availableBytes: AvailableMemory.bytes())
+            + AttentionDropoutCases.all(quick: options.quick)
             + TrainStepCases.all(quick: options.quick) + GenerationCases.all() + TokenizerCases.all()
     }
 

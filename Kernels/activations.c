@@ -1,6 +1,7 @@
 // Pointwise activations (GELU tanh/erf, ReLU), the residual add and inverted dropout.
 #include <math.h>
 
+#include "dropout_hash.h"
 #include "internal.h"
 
 // The GELU chunk kernels, once per ISA path: gelu_{tanh,erf}_{forward,backward}_chunk_<path>.
@@ -91,32 +92,6 @@ void swl_residual_backward(float *da, float *db, const float *dout, size_t n) {
     }
 }
 
-// Dropout's counter-based RNG: a 32-bit hash of (seed, i), two rounds of Wellons' lowbias32.
-// Each round is a bijection, so distinct low words of i give distinct hashes.
-static inline uint32_t dropout_mix(uint32_t h) {
-    h ^= h >> 16;
-    h *= 0x7feb352dU;
-    h ^= h >> 15;
-    h *= 0x846ca68bU;
-    h ^= h >> 16;
-    return h;
-}
-
-// Keys derived once per call from the seed.
-typedef struct { uint32_t lo, hi; } dropout_key;
-
-static dropout_key dropout_key_of(uint64_t seed) {
-    dropout_key key = {dropout_mix((uint32_t)seed ^ 0x9e3779b9U),
-                       dropout_mix((uint32_t)(seed >> 32) ^ 0x85ebca6bU)};
-    return key;
-}
-
-// Uniform in [0,1) with 24 bits, exactly representable as a float.
-static inline __attribute__((always_inline)) float dropout_uniform(dropout_key key, size_t i) {
-    uint32_t h = dropout_mix(dropout_mix((uint32_t)i ^ key.lo) ^ (uint32_t)((uint64_t)i >> 32) ^ key.hi);
-    return (float)(h >> 8) * 0x1p-24f;
-}
-
 // The hash is integer work the compiler vectorizes well once it may use AVX2/AVX-512 (32-bit
 // multiplies), so the loops are compiled once per path from one always-inline body.
 static inline __attribute__((always_inline)) void dropout_forward_body(
@@ -145,7 +120,7 @@ DROPOUT_PATH(dropout_backward_avx512, SWL_TARGET_AVX512, dropout_backward_body)
 static void run_dropout(const dropout_chunk paths[3], float *y, const float *x, size_t n, float p,
                         uint64_t seed) {
     dropout_chunk kernel = paths[swl_isa_active()];
-    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    float scale = dropout_keep_scale(p);
     dropout_key key = dropout_key_of(seed);
     FOR_EACH_CHUNK(n, start, end) kernel(y, x, start, end, p, scale, key);
 }

@@ -21,6 +21,11 @@
 //     When there are enough heads to keep every thread busy, one task per (b,h) runs the dk/dv
 //     loop and adds each tile's dSᵀ·K into a per-head dQᵀ as it goes (5 tile products per tile
 //     pair instead of 7). It sums the same products in the same order: identical bits.
+// Dropout on the probabilities (nanoGPT's attn_dropout), when asked for: z_ij = 1/(1−p) or 0, drawn
+// from (seed, ((b·H+h)·T + i)·T + j) exactly as swl_dropout_forward draws it over the (B,H,T,T)
+// probabilities, so flash and the materialized path drop the same entries. The forward sums
+// l over the undropped probabilities and multiplies Pt by z before Vᵀ·Pt; the backward uses z·P
+// for dV and dS = P∘(z∘dP − D). D_i = dout_i·out_i still holds, since out already has z in it.
 // Scratch is one block per thread, allocated once per call: O(64·hs + 64²) floats, plus the
 // per-head dQᵀ (T·hs) in whole-head mode.
 #include <math.h>
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 
 #include "attention_simd.h"
+#include "dropout_hash.h"
 #include "internal.h"
 
 #if SWL_HAS_X86
@@ -41,6 +47,8 @@ typedef struct {
     const float *q, *k, *v, *dout, *saved_out, *saved_lse;        // inputs
     int BH, T, hs, tiles;
     float scale;
+    float dropout, keep_scale;  // dropout probability (0: none) and 1/(1−dropout)
+    dropout_key key;
 } flash_problem;
 
 /// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned.
@@ -177,6 +185,36 @@ SWL_ALWAYS_INLINE void transpose_rows(float *dst, const float *rows, int n, int 
 // Keys past T and query lanes past T need no extra test: their pairs are masked or discarded.
 SWL_ALWAYS_INLINE int visible(int c, int r, int limit) { return c - r <= limit; }
 
+// The dropout factor z of element `index` of the (BH,T,T) probabilities: keep_scale or 0.
+SWL_ALWAYS_INLINE float dropout_factor(const flash_problem *p, size_t index) {
+    const float keep_scale = p->keep_scale;
+    return dropout_uniform(p->key, index) >= p->dropout ? keep_scale : 0.0f;
+}
+
+// The same for the 64 lanes first + lane·stride, into z[64]. When the lanes share the high word
+// of their index (all but a few rows of lanes in 2^32 elements), the low words are plain 32-bit
+// arithmetic, and the hash vectorizes on 32-bit lanes with no 64-bit index math.
+SWL_ALWAYS_INLINE void dropout_factors(const flash_problem *p, float *z, size_t first, size_t stride) {
+    const size_t last = first + (TILE - 1) * stride;
+    if ((first >> 32) == (last >> 32)) {
+        const uint32_t low = (uint32_t)first, step = (uint32_t)stride, high = (uint32_t)(first >> 32);
+        // Locals, not p->…: read through p inside the select, clang gathers them lane by lane.
+        const float dropout = p->dropout, keep_scale = p->keep_scale;
+        const dropout_key key = p->key;
+        for (int lane = 0; lane < TILE; lane++) {
+            float u = dropout_uniform_words(key, low + (uint32_t)lane * step, high);
+            z[lane] = u >= dropout ? keep_scale : 0.0f;
+        }
+    } else {
+        for (int lane = 0; lane < TILE; lane++) z[lane] = dropout_factor(p, first + (size_t)lane * stride);
+    }
+}
+
+// Index of (head, query i, key j) in the (BH,T,T) probabilities the mask is drawn over.
+SWL_ALWAYS_INLINE size_t probability_index(const flash_problem *p, int head, int i, int j) {
+    return ((size_t)head * (size_t)p->T + (size_t)i) * (size_t)p->T + (size_t)j;
+}
+
 // One key tile of the forward online softmax. st (nc,64) holds q·k per (key, query lane) and
 // becomes the unnormalized probabilities; m, l are the running max and sum per lane; ot (hs,64)
 // is rescaled by exp(m_old − m_new).
@@ -212,6 +250,41 @@ SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *ot, float *m, float
     }
 }
 
+// Pt (nc,64) ∘= z, lanes are the queries i0…i0+63 (lanes past T are discarded later).
+SWL_ALWAYS_INLINE void drop_query_lanes(const flash_problem *p, float *st, float *z, int head, int i0,
+                                        int j0, int nc) {
+    for (int c = 0; c < nc; c++) {
+        float *row = st + (size_t)c * TILE;
+        dropout_factors(p, z, probability_index(p, head, i0, j0 + c), (size_t)p->T);
+        for (int r = 0; r < TILE; r++) row[r] *= z[r];
+    }
+}
+
+// One row of the dk/dv pass (query i0+r, keys j0…j0+63 in the lanes): P from the scores and lse,
+// then s_row = z·P and dp_row = dS = P∘(z∘dP − D); z is NULL without dropout.
+SWL_ALWAYS_INLINE void key_lanes_row(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
+                                     float delta_r, int r, int limit, const float *z) {
+    const float scale = p->scale;  // a local: p->scale read under the select is gathered per lane
+    for (int c = 0; c < TILE; c++) {
+        float prob = visible(c, r, limit) ? swl_exp(scale * s_row[c] - lse_r) : 0.0f;
+        float keep = z != NULL ? z[c] : 1.0f;
+        s_row[c] = prob * keep;
+        dp_row[c] = prob * (keep * dp_row[c] - delta_r);  // dS
+    }
+}
+
+// One key row of the dq pass (key j0+c, queries i0…i0+63 in the lanes): dpt_row = dSᵀ.
+SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_row, float *dp_row,
+                                       const float *lse, const float *delta, int c, int limit,
+                                       const float *z) {
+    const float scale = p->scale;
+    for (int r = 0; r < TILE; r++) {
+        float prob = visible(c, r, limit) ? swl_exp(scale * s_row[r] - lse[r]) : 0.0f;
+        float keep = z != NULL ? z[r] : 1.0f;
+        dp_row[r] = prob * (keep * dp_row[r] - delta[r]);  // dSt
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tasks. Each writes a disjoint part of the outputs, summing in a fixed order.
 
@@ -219,6 +292,7 @@ SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *ot, float *m, float
 SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int head, int tile,
                                     tile_update_fn update) {
     const int T = p->T, hs = p->hs;
+    float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
     const size_t head_offset = (size_t)head * T * hs;
     const float *k = p->k + head_offset, *v = p->v + head_offset;
@@ -233,6 +307,7 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
         const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0);
         update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0);  // St = K·Qᵀ
         online_softmax_step(st, ot, m, l, alpha, tile_max, nc, hs, i0 - j0, p->scale);
+        if (p->dropout > 0.0f) drop_query_lanes(p, st, z, head, i0, j0, nc);  // after l: it sums P
         update(ot, v + (size_t)j0 * hs, 1, (size_t)hs, st, hs, nc, 1);  // Ot += Vᵀ·Pt
     }
 
@@ -251,6 +326,7 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int tile,
                                         tile_update_fn update, float *dqt_head) {
     const int T = p->T, hs = p->hs;
+    float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const int j0 = tile * TILE, nc = SWL_MIN(TILE, T - j0);
     const size_t head_offset = (size_t)head * T * hs;
     const size_t tile_floats = (size_t)hs * TILE;
@@ -274,14 +350,14 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         update(dp, dout, (size_t)hs, 1, vt, nr, hs, 0);  // dP = dO·Vᵀ
         for (int r = 0; r < nr; r++) {
             float *s_row = s + (size_t)r * TILE, *dp_row = dp + (size_t)r * TILE;
-            const float lse_r = lse[r], delta_r = delta[r];
-            for (int c = 0; c < TILE; c++) {
-                float prob = visible(c, r, limit) ? swl_exp(p->scale * s_row[c] - lse_r) : 0.0f;
-                s_row[c] = prob;
-                dp_row[c] = prob * (dp_row[c] - delta_r);  // dS
+            if (p->dropout > 0.0f) {
+                dropout_factors(p, z, probability_index(p, head, i0 + r, j0), 1);
+                key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, z);
+            } else {
+                key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
             }
         }
-        update(dvt, dout, 1, (size_t)hs, s, hs, nr, 1);  // dVᵀ += dOᵀ·P
+        update(dvt, dout, 1, (size_t)hs, s, hs, nr, 1);  // dVᵀ += dOᵀ·(z∘P)
         update(dkt, q, 1, (size_t)hs, dp, hs, nr, 1);    // dKᵀ += Qᵀ·dS
         if (dqt_head != NULL) {
             for (int c = 0; c < nc; c++)
@@ -322,6 +398,7 @@ SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch
 SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, int head, int tile,
                                        tile_update_fn update) {
     const int T = p->T, hs = p->hs;
+    float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
     const size_t head_offset = (size_t)head * T * hs, rows = head_offset + (size_t)i0 * hs;
     const size_t tile_floats = (size_t)hs * TILE;
@@ -346,9 +423,11 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
         for (int c = 0; c < nc; c++) {
             const float *s_row = st + (size_t)c * TILE;
             float *dp_row = dpt + (size_t)c * TILE;
-            for (int r = 0; r < TILE; r++) {
-                float prob = visible(c, r, limit) ? swl_exp(p->scale * s_row[r] - lse[r]) : 0.0f;
-                dp_row[r] = prob * (dp_row[r] - delta[r]);  // dSt
+            if (p->dropout > 0.0f) {
+                dropout_factors(p, z, probability_index(p, head, i0, j0 + c), (size_t)T);
+                query_lanes_row(p, s_row, dp_row, lse, delta, c, limit, z);
+            } else {
+                query_lanes_row(p, s_row, dp_row, lse, delta, c, limit, NULL);
             }
         }
         update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1);  // dQᵀ += Kᵀ·dSᵀ
@@ -442,10 +521,17 @@ static void run_passes(const flash_problem *p, size_t floats, flash_pass first, 
 
 void swl_attention_flash_forward(float *out, float *lse, const float *q, const float *k,
                                  const float *v, int B, int H, int T, int hs) {
+    swl_attention_flash_forward_dropout(out, lse, q, k, v, B, H, T, hs, 0.0f, 0);
+}
+
+void swl_attention_flash_forward_dropout(float *out, float *lse, const float *q, const float *k,
+                                         const float *v, int B, int H, int T, int hs,
+                                         float dropout, uint64_t seed) {
     flash_problem p = {
         .out = out, .lse = lse, .q = q, .k = k, .v = v,
         .BH = B * H, .T = T, .hs = hs, .tiles = (T + TILE - 1) / TILE,
         .scale = 1.0f / sqrtf((float)hs),
+        .dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed),
     };
     flash_pass queries = {active_path().forward, p.tiles, 1};
     run_passes(&p, forward_scratch_floats(hs), queries, (flash_pass){NULL, 0, 0});
@@ -461,11 +547,19 @@ static int use_whole_heads(int heads, int threads) {
 void swl_attention_flash_backward(float *dq, float *dk, float *dv, const float *dout,
                                   const float *q, const float *k, const float *v,
                                   const float *out, const float *lse, int B, int H, int T, int hs) {
+    swl_attention_flash_backward_dropout(dq, dk, dv, dout, q, k, v, out, lse, B, H, T, hs, 0.0f, 0);
+}
+
+void swl_attention_flash_backward_dropout(float *dq, float *dk, float *dv, const float *dout,
+                                          const float *q, const float *k, const float *v,
+                                          const float *out, const float *lse, int B, int H, int T,
+                                          int hs, float dropout, uint64_t seed) {
     flash_problem p = {
         .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v, .dout = dout,
         .saved_out = out, .saved_lse = lse,
         .BH = B * H, .T = T, .hs = hs, .tiles = (T + TILE - 1) / TILE,
         .scale = 1.0f / sqrtf((float)hs),
+        .dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed),
     };
     flash_path path = active_path();
     // Both decompositions sum every gradient element in the same order with the same products,

@@ -129,6 +129,19 @@ void swl_attention_flash_forward(float *out, float *lse, const float *q, const f
 void swl_attention_flash_backward(float *dq, float *dk, float *dv, const float *dout,
                                   const float *q, const float *k, const float *v,
                                   const float *out, const float *lse, int B, int H, int T, int hs);
+/// Flash attention with dropout on the probabilities (nanoGPT's attn_dropout), never materialized:
+/// out_i = Σ_j z_ij·p_ij·v_j with z_ij = 1/(1−dropout) if kept, else 0, and the mask exactly
+/// swl_dropout_forward's with this seed over the (B,H,T,T) probabilities (element
+/// ((b·H+h)·T + i)·T + j), so the materialized path drops the same entries. lse is still the
+/// logsumexp of the undropped scores. dropout = 0 is the plain kernel, bit for bit. The backward
+/// takes the forward's dropout and seed (the mask is recomputed, not stored).
+void swl_attention_flash_forward_dropout(float *out, float *lse, const float *q, const float *k,
+                                         const float *v, int B, int H, int T, int hs,
+                                         float dropout, uint64_t seed);
+void swl_attention_flash_backward_dropout(float *dq, float *dk, float *dv, const float *dout,
+                                          const float *q, const float *k, const float *v,
+                                          const float *out, const float *lse, int B, int H, int T,
+                                          int hs, float dropout, uint64_t seed);
 
 /// Head layout changes around attention.
 /// qkv is (B,T,3C) as c_attn writes it (q, k, v in that order; head h is columns h·hs…(h+1)·hs−1

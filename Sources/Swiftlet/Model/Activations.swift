@@ -29,8 +29,8 @@ struct BlockActivations {
     let ln1, ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>     // (N,C), (N), (N)
     let qkv: UnsafeMutablePointer<Float>                         // (N,3C) c_attn output
     let q, k, v: UnsafeMutablePointer<Float>                     // (B,H,T,hs); q, k after RoPE
-    let probabilities: UnsafeMutablePointer<Float>?              // (B,H,T,T) when the naive path may run
-    let droppedProbabilities: UnsafeMutablePointer<Float>?       // (B,H,T,T) when attention dropout may run
+    let probabilities: UnsafeMutablePointer<Float>?              // (B,H,T,T) naive attention only
+    let droppedProbabilities: UnsafeMutablePointer<Float>?       // (B,H,T,T) naive attention with dropout
     let logsumexp: UnsafeMutablePointer<Float>?                  // (B,H,T) when the flash kernel may run
     let y: UnsafeMutablePointer<Float>                           // (B,H,T,hs) attention output
     let yMerged: UnsafeMutablePointer<Float>                     // (N,C) before c_proj
@@ -50,8 +50,9 @@ struct BlockActivations {
         ln1 = pool.floats(n * c); ln1Mean = pool.floats(n); ln1Rstd = pool.floats(n)
         qkv = pool.floats(n * 3 * c)
         q = pool.floats(n * c); k = pool.floats(n * c); v = pool.floats(n * c)
-        probabilities = config.attention == .naive || hasDropout ? pool.floats(squares) : nil
-        droppedProbabilities = hasDropout ? pool.floats(squares) : nil
+        let naive = config.attention == .naive
+        probabilities = naive ? pool.floats(squares) : nil
+        droppedProbabilities = naive && hasDropout ? pool.floats(squares) : nil
         logsumexp = config.attention == .flash ? pool.floats(batch * config.headCount * time) : nil
         y = pool.floats(n * c); yMerged = pool.floats(n * c)
         attentionProjection = pool.floats(n * c)
@@ -125,8 +126,8 @@ final class ActivationGradients {
     let qkv: UnsafeMutablePointer<Float>             // (N,3C)
     let q, k, v: UnsafeMutablePointer<Float>         // (B,H,T,hs)
     let qBeforeRotation, kBeforeRotation: UnsafeMutablePointer<Float>?   // (B,H,T,hs) RoPE only
-    let squares: UnsafeMutablePointer<Float>?        // (B,H,T,T) naive kernel scratch
-    let squares2: UnsafeMutablePointer<Float>?       // (B,H,T,T) attention dropout
+    let squares: UnsafeMutablePointer<Float>?        // (B,H,T,T) naive attention scratch
+    let squares2: UnsafeMutablePointer<Float>?       // (B,H,T,T) naive attention with dropout
     let hidden, hiddenActivated: UnsafeMutablePointer<Float>?   // (N,hidden)
     let logits: UnsafeMutablePointer<Float>          // (N,Vp)
     let lnF: UnsafeMutablePointer<Float>             // (N,C) ∂L/∂(LM head input)
@@ -149,8 +150,9 @@ final class ActivationGradients {
         let rope = config.position == .rope
         qBeforeRotation = rope ? pool.floats(n * c) : nil
         kBeforeRotation = rope ? pool.floats(n * c) : nil
-        squares = config.attention == .naive || hasDropout ? pool.floats(squareCount) : nil
-        squares2 = hasDropout ? pool.floats(squareCount) : nil
+        let naive = config.attention == .naive
+        squares = naive ? pool.floats(squareCount) : nil
+        squares2 = naive && hasDropout ? pool.floats(squareCount) : nil
         hidden = config.hasMLP ? pool.floats(n * config.mlpHiddenSize) : nil
         hiddenActivated = config.hasMLP ? pool.floats(n * config.mlpHiddenSize) : nil
         logits = pool.floats(n * config.paddedVocabularySize)

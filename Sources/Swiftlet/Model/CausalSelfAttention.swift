@@ -4,13 +4,17 @@ import SwiftletKernels
 enum AttentionPath: Equatable {
     /// `swl_attention_flash_*`: online softmax, only a logsumexp per row is kept.
     case flash
+    /// `swl_attention_flash_*_dropout`: the same, with dropout on the probabilities (nanoGPT's
+    /// `attn_dropout`) drawn inside the kernel; nothing of size T² is stored.
+    case flashWithDropout
     /// `swl_attention_naive_*`: the (B,H,T,T) probabilities are materialized.
     case naive
-    /// Materialized probabilities with dropout on them (nanoGPT's `attn_dropout`), composed from
-    /// the linear, causal-softmax and dropout kernels one (batch, head) at a time.
+    /// Materialized probabilities with dropout on them, composed from the linear, causal-softmax
+    /// and dropout kernels one (batch, head) at a time: the reference for `flashWithDropout`,
+    /// which draws the same mask.
     case naiveWithDropout
 
-    var kernel: AttentionKernel { self == .flash ? .flash : .naive }
+    var kernel: AttentionKernel { self == .flash || self == .flashWithDropout ? .flash : .naive }
 }
 
 /// Multi-head causal self-attention, nanoGPT's `CausalSelfAttention`:
@@ -42,6 +46,11 @@ struct CausalSelfAttention {
         switch path {
         case .flash:
             swl_attention_flash_forward(a.y, a.logsumexp, a.q, a.k, a.v, b, h, t, hs)
+        case .flashWithDropout:
+            // The caller only picks this path with a plan.
+            let plan = dropout!
+            swl_attention_flash_forward_dropout(a.y, a.logsumexp, a.q, a.k, a.v, b, h, t, hs, plan.probability,
+                                                plan.seed(.attentionProbabilities(layer: layer)))
         case .naive:
             swl_attention_naive_forward(a.y, a.probabilities, a.q, a.k, a.v, b, h, t, hs)
         case .naiveWithDropout:
@@ -78,6 +87,10 @@ struct CausalSelfAttention {
         switch path {
         case .flash:
             swl_attention_flash_backward(g.q, g.k, g.v, g.y, a.q, a.k, a.v, a.y, a.logsumexp, b, h, t, hs)
+        case .flashWithDropout:
+            let plan = dropout!
+            swl_attention_flash_backward_dropout(g.q, g.k, g.v, g.y, a.q, a.k, a.v, a.y, a.logsumexp, b, h, t, hs,
+                                                 plan.probability, plan.seed(.attentionProbabilities(layer: layer)))
         case .naive:
             swl_attention_naive_backward(g.q, g.k, g.v, g.squares, g.y, a.q, a.k, a.v, a.probabilities, b, h, t, hs)
         case .naiveWithDropout:

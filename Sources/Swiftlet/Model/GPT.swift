@@ -198,10 +198,9 @@ public final class GPT {
 
     /// The attention kernel a forward pass in `mode` runs.
     ///
-    /// Dropout on the attention probabilities needs the probabilities materialized, so a
-    /// training pass with `dropout > 0` always runs the naive path (composed from the linear,
-    /// causal-softmax and dropout kernels), even when the config asks for `flash`. Evaluation,
-    /// inference, and training without dropout run `config.attention`.
+    /// Always `config.attention`. With `dropout > 0`, a training pass drops attention
+    /// probabilities inside the flash kernel, or, with `naive`, on the materialized probabilities
+    /// (composed from the linear, causal-softmax and dropout kernels); both draw the same mask.
     public func effectiveAttentionKernel(for mode: ForwardMode) -> AttentionKernel {
         attentionPath(for: mode).kernel
     }
@@ -210,8 +209,11 @@ public final class GPT {
     public var lastAttentionKernel: AttentionKernel? { lastPass?.path.kernel }
 
     private func attentionPath(for mode: ForwardMode) -> AttentionPath {
-        if mode == .training && config.dropout > 0 { return .naiveWithDropout }
-        return config.attention == .flash ? .flash : .naive
+        let dropping = mode == .training && config.dropout > 0
+        switch config.attention {
+        case .flash: return dropping ? .flashWithDropout : .flash
+        case .naive: return dropping ? .naiveWithDropout : .naive
+        }
     }
 
     // MARK: Forward

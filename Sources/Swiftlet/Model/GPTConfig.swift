@@ -69,7 +69,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var positionBase: Float
     /// Whether the LM head reuses `transformer.wte.weight` (GPT-2) or has its own `lm_head.weight`.
     public var tieEmbeddings: Bool
-    /// Which attention kernel runs (see `GPT.effectiveAttentionKernel(for:)` for dropout).
+    /// Which attention kernel runs, in every mode (with dropout too: see `GPT.effectiveAttentionKernel(for:)`).
     public var attention: AttentionKernel
     /// The LM head's rows are padded to a multiple of this (1 = no padding). Padded logits are
     /// always 0, never read by the loss and never sampled; padding only speeds up the matmul.

@@ -20,7 +20,8 @@ import Swiftlet
         ("post-LN rope bias untied attention-only", {
             $0.normalization = .post; $0.position = .rope; $0.bias = true; $0.tieEmbeddings = false; $0.mlpHiddenSize = 0
         }),
-        ("dropout (flash config, runs naive)", { $0.dropout = 0.2 }),
+        ("dropout (inside flash)", { $0.dropout = 0.2 }),
+        ("dropout naive", { $0.dropout = 0.2; $0.attention = .naive }),
         ("dropout post-LN rope bias", { $0.dropout = 0.3; $0.normalization = .post; $0.position = .rope; $0.bias = true }),
     ]
 
@@ -62,14 +63,39 @@ import Swiftlet
         }
     }
 
-    @Test func dropoutRunsNaiveOnlyWhenTraining() throws {
-        let model = try GPT(config: try tinyConfig { $0.dropout = 0.1 }, seed: 1)
-        #expect(model.config.attention == .flash)
-        #expect(model.effectiveAttentionKernel(for: .training) == .naive)
-        #expect(model.effectiveAttentionKernel(for: .evaluation) == .flash)
-        #expect(model.effectiveAttentionKernel(for: .inference) == .flash)
-        let plain = try GPT(config: try tinyConfig(), seed: 1)
-        #expect(plain.effectiveAttentionKernel(for: .training) == .flash)
+    @Test func dropoutKeepsTheConfiguredKernel() throws {
+        for attention in AttentionKernel.allCases {
+            let model = try GPT(config: try tinyConfig { $0.dropout = 0.1; $0.attention = attention }, seed: 1)
+            for mode in [ForwardMode.training, .evaluation, .inference] {
+                #expect(model.effectiveAttentionKernel(for: mode) == attention)
+            }
+            let batch = randomBatch(vocabulary: 11, batch: 2, time: 8)
+            try model.forward(tokens: batch.inputs, targets: batch.targets, batchSize: 2, sequenceLength: 8)
+            #expect(model.lastAttentionKernel == attention)
+        }
+    }
+
+    /// Attention dropout inside the flash kernel draws the mask the materialized path draws, so
+    /// with the same seed the two configurations train the same model.
+    @Test func flashAndNaiveDropTheSameAttentionProbabilities() throws {
+        for position in [GPTConfig.PositionEncoding.learned, .rope] {
+            let change = { (config: inout GPTConfig) in config.position = position; config.blockSize = 70; config.dropout = 0.3 }
+            let flash = try GPT(config: try tinyConfig(change), seed: 9)
+            let naive = try GPT(config: try tinyConfig { change(&$0); $0.attention = .naive }, seed: 9)
+            randomizeParameters(flash)
+            randomizeParameters(naive)
+            let batch = randomBatch(vocabulary: 11, batch: 2, time: 70)
+            let (lossF, gradF) = try lossAndGradients(flash, batch)
+            let (lossN, gradN) = try lossAndGradients(naive, batch)
+            #expect(flash.lastAttentionKernel == .flash && naive.lastAttentionKernel == .naive)
+            #expect(abs(lossF - lossN) <= 1e-5 * abs(lossN))
+            let scale = gradN.map(abs).max() ?? 1
+            expectClose(gradF, gradN, atol: 1e-5 * scale, "flash vs naive gradients with dropout (\(position))")
+            // and not merely because dropout was off: the loss differs from an evaluation pass
+            let evaluation = try flash.forward(tokens: batch.inputs, targets: batch.targets, batchSize: 2,
+                                               sequenceLength: 70, mode: .evaluation)!
+            #expect(abs(lossF - evaluation) > 1e-3)
+        }
     }
 
     @Test func dropoutIsSeededAndOffInEvaluation() throws {
