@@ -20,6 +20,8 @@ __attribute__((always_inline)) static inline void nt_body(
     float *c, const float *a, const float *b, const float *bias, int M, int N, int K, int j0, int j1) {
     for (int j = j0; j < j1; j++) {
         const float *b_row = b + (size_t)j * K;
+        // Read once here: read inside the loop under the NULL test, clang gathers it per lane.
+        const float bias_j = bias != NULL ? bias[j] : 0.0f;
         for (int i = 0; i < M; i++) {
             const float *a_row = a + (size_t)i * K;
             float partial[LANES] = {0};
@@ -29,7 +31,7 @@ __attribute__((always_inline)) static inline void nt_body(
             for (int l = 0; k + l < K; l++) partial[l] += a_row[k + l] * b_row[k + l];
             for (int width = LANES / 2; width > 0; width /= 2)
                 for (int l = 0; l < width; l++) partial[l] += partial[l + width];
-            c[(size_t)i * N + j] = partial[0] + (bias != NULL ? bias[j] : 0.0f);
+            c[(size_t)i * N + j] = partial[0] + bias_j;
         }
     }
 }
