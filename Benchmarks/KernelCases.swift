@@ -83,7 +83,7 @@ enum KernelCases {
                     let dprobs = space.floats(bh * t * t), dscores = space.zeros(bh * t * t)
                     return { swl_causal_softmax_backward(dscores, dprobs, probs, planes, length, scale) }
                 },
-                // In place (dscores = dprobs), as the model's attention-dropout backward runs it: two
+                // In place (dscores = dprobs), as the model's naive attention with dropout runs it: two
                 // streams instead of three. The call consumes dprobs, so it is restored before each one.
                 BenchmarkCase(name: "softmax", variant: "bwd_in_place", shape: shape, bytes: 4 * (2 * triangle + square)) { space in
                     let scores = space.floats(bh * t * t, scale: 4), probs = space.zeros(bh * t * t)

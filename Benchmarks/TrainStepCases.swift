@@ -16,7 +16,7 @@ enum TrainStepCases {
     }
 
     static func step(batch: Int, length: Int, attention: AttentionKernel) -> BenchmarkCase {
-        // GPT-2 124M: 12 layers, 12 heads, C = 768, V = 50257; no dropout, so `attention` runs as asked.
+        // GPT-2 124M: 12 layers, 12 heads, C = 768, V = 50257; no dropout.
         let (layers, heads, headSize) = (12, 12, 64)
         let attentionFlops = Double(layers) * 2.5 * 2 * Double(batch * heads) * Double(length * length) * Double(headSize)
         let tokens = batch * length

@@ -537,6 +537,11 @@ void swl_attention_flash_forward_dropout(float *out, float *lse, const float *q,
     run_passes(&p, forward_scratch_floats(hs), queries, (flash_pass){NULL, 0, 0});
 }
 
+void swl_attention_dropout_factors(float *z, size_t first, size_t stride, float dropout, uint64_t seed) {
+    flash_problem p = {.dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed)};
+    dropout_factors(&p, z, first, stride);
+}
+
 // Whole-head tasks do 5 tile products per (query, key) tile pair, the two split passes 7, but
 // whole heads balance only when there are enough of them for the threads.
 static int use_whole_heads(int heads, int threads) {

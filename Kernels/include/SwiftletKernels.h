@@ -142,6 +142,11 @@ void swl_attention_flash_backward_dropout(float *dq, float *dk, float *dv, const
                                           const float *q, const float *k, const float *v,
                                           const float *out, const float *lse, int B, int H, int T,
                                           int hs, float dropout, uint64_t seed);
+/// The dropout factors (1/(1−dropout) or 0) those kernels apply to the 64 probabilities
+/// first + k·stride, k < 64, of the (B,H,T,T) layout, computed as their tiles compute them: with
+/// 32-bit index words when the 64 indices share their high word, 64-bit arithmetic when they
+/// straddle a multiple of 2^32. For tests, which check both against the dropout kernel's hash.
+void swl_attention_dropout_factors(float *z, size_t first, size_t stride, float dropout, uint64_t seed);
 
 /// Head layout changes around attention.
 /// qkv is (B,T,3C) as c_attn writes it (q, k, v in that order; head h is columns h·hs…(h+1)·hs−1

@@ -100,18 +100,56 @@ import Testing
     }
 
     @Test func dropsAboutTheRequestedShare() {
-        // The mask the kernel shares: over 48·64² entries, a share near p is dropped.
-        let problem = Problem(1, 48, 64, 4, seed: 1)
+        // With T = 1 a head's one probability is 1, so out = z·v: with v = 1 the kernel's output
+        // is its mask, one element per head.
+        let heads = 20_000
+        let ones = [Float](repeating: 1, count: heads)
         for dropout: Float in [0.1, 0.5, 0.9] {
-            let z = problem.mask(dropout: dropout, seed: 42)
-            let dropped = Double(z.filter { $0 == 0 }.count) / Double(z.count)
-            #expect(abs(dropped - Double(dropout)) < 0.01, "dropped \(dropped) for p = \(dropout)")
-            #expect(Set(z).isSubset(of: [0, 1 / (1 - dropout)]))
+            var out = [Float](repeating: .nan, count: heads), lse = out
+            swl_attention_flash_forward_dropout(&out, &lse, ones, ones, ones, 1, Int32(heads), 1, 1, dropout, 42)
+            let dropped = Double(out.filter { $0 == 0 }.count) / Double(heads)
+            #expect(abs(dropped - Double(dropout)) < 0.015, "dropped \(dropped) for p = \(dropout)")
+            #expect(Set(out).isSubset(of: [0, 1 / (1 - dropout)]))
         }
     }
 
-    @Test func zeroDropoutIsThePlainKernelBitForBit() throws {
+    /// The dropout kernel's hash, written again here: lowbias32 twice over the index's two words.
+    static func reference(_ seed: UInt64, _ index: UInt64, dropout: Float) -> Float {
+        func mix(_ value: UInt32) -> UInt32 {
+            var h = value
+            h ^= h >> 16; h &*= 0x7feb_352d; h ^= h >> 15; h &*= 0x846c_a68b; h ^= h >> 16
+            return h
+        }
+        let low = mix(UInt32(truncatingIfNeeded: seed) ^ 0x9e37_79b9), high = mix(UInt32(seed >> 32) ^ 0x85eb_ca6b)
+        let h = mix(mix(UInt32(truncatingIfNeeded: index) ^ low) ^ UInt32(index >> 32) ^ high)
+        return Float(h >> 8) * 0x1p-24 >= dropout ? 1 / (1 - dropout) : 0
+    }
+
+    @Test func factorsMatchTheDropoutHashOnBothSidesOf2To32() {
+        let (dropout, seed): (Float, UInt64) = (0.5, 0xFEED_0000_0001)
+        // The rewritten hash is the dropout kernel's: first 4,096 elements.
+        let ones = [Float](repeating: 1, count: 4096)
+        var kernel = ones
+        swl_dropout_forward(&kernel, ones, ones.count, dropout, seed)
+        #expect(kernel == (0..<4096).map { Self.reference(seed, UInt64($0), dropout: dropout) })
+        // Rows of 64 lanes as the tiles draw them: below, across (the 64-bit path) and above 2^32,
+        // with stride 1 (key lanes) and T-like strides (query lanes).
+        for stride in [1, 7, 1024] {
+            for first in [(1 << 32) - 64 * stride, (1 << 32) - 10 * stride - 3, (1 << 32) - 1, 1 << 32, 3 << 32] {
+                var z = [Float](repeating: .nan, count: 64)
+                swl_attention_dropout_factors(&z, first, stride, dropout, seed)
+                let expected = (0..<64).map { Self.reference(seed, UInt64(first + $0 * stride), dropout: dropout) }
+                #expect(z == expected, "first \(first), stride \(stride)")
+            }
+        }
+    }
+
+    @Test func aDropoutThatKeepsEverythingIsThePlainKernelBitForBit() throws {
+        // p = 1e-10: the scale 1/(1−p) rounds to 1 and only a hash of exactly 0 would drop, so
+        // the dropout branches run with z = 1 and must give the plain kernel's bits.
         let problem = Problem(2, 3, 130, 16, seed: 11)
+        let (dropout, seed): (Float, UInt64) = (1e-10, 99)
+        #expect(problem.mask(dropout: dropout, seed: seed).allSatisfy { $0 == 1 }, "this seed keeps every element")
         let (b, h, t, hs) = (Int32(problem.b), Int32(problem.h), Int32(problem.t), Int32(problem.hs))
         try forEachConfiguration { isa, threads in
             var out = [Float](repeating: 0, count: problem.count), lse = [Float](repeating: 0, count: problem.b * problem.h * problem.t)
@@ -119,8 +157,8 @@ import Testing
             var dq = [Float](repeating: 0, count: problem.count), dk = dq, dv = dq
             swl_attention_flash_backward(&dq, &dk, &dv, problem.dout, problem.q, problem.k, problem.v, out, lse, b, h, t, hs)
             let label = "\(isa) \(threads) threads"
-            let forward = problem.forward(dropout: 0, seed: 99)
-            let grads = problem.backward(dropout: 0, seed: 99)
+            let forward = problem.forward(dropout: dropout, seed: seed)
+            let grads = problem.backward(dropout: dropout, seed: seed)
             expectBitwiseEqual(forward.out, out, "out \(label)")
             expectBitwiseEqual(forward.lse, lse, "lse \(label)")
             expectBitwiseEqual(grads.dq, dq, "dq \(label)")
