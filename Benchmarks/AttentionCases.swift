@@ -82,11 +82,19 @@ enum AttentionCases {
     }
 
     static func flash(t: Int, backward: Bool) -> BenchmarkCase {
+        flash(t: t, backward: backward, dropout: 0,
+              name: name(backward: backward), variant: "flash")
+    }
+
+    /// Flash attention, with `dropout` on the probabilities drawn inside the kernel when > 0 (the
+    /// plain kernels are these with 0: the same code and bits).
+    static func flash(t: Int, backward: Bool, dropout: Float, name: String, variant: String) -> BenchmarkCase {
         let lseBytes = batch * heads * t * MemoryLayout<Float>.stride
         let (b, h, length, hs) = (Int32(batch), Int32(heads), Int32(t), Int32(headSize))
         let count = batch * heads * t * headSize
+        let seed: UInt64 = 0x5EED
         return BenchmarkCase(
-            name: name(backward: backward), variant: "flash", shape: shape(t: t),
+            name: name, variant: variant, shape: shape(t: t),
             flops: flops(t: t, backward: backward),
             extraBytes: { threads in
                 lseBytes + threads * FlashScratch.bytesPerThread(
@@ -96,13 +104,13 @@ enum AttentionCases {
             let q = space.floats(count), k = space.floats(count), v = space.floats(count)
             let out = space.zeros(count), lse = space.zeros(batch * heads * t)
             guard backward else {
-                return { swl_attention_flash_forward(out, lse, q, k, v, b, h, length, hs) }
+                return { swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, dropout, seed) }
             }
             let dout = space.floats(count, scale: 0.01)
             let dq = space.zeros(count), dk = space.zeros(count), dv = space.zeros(count)
             return {
-                swl_attention_flash_forward(out, lse, q, k, v, b, h, length, hs)
-                swl_attention_flash_backward(dq, dk, dv, dout, q, k, v, out, lse, b, h, length, hs)
+                swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, dropout, seed)
+                swl_attention_flash_backward_dropout(dq, dk, dv, dout, q, k, v, out, lse, b, h, length, hs, dropout, seed)
             }
         }
     }
@@ -117,33 +125,10 @@ enum AttentionDropoutCases {
     static let probability: Float = 0.1
 
     static func all(quick: Bool) -> [BenchmarkCase] {
-        (quick ? [256, 1024] : [256, 1024, 4096]).flatMap { t in [make(t: t, backward: false), make(t: t, backward: true)] }
-    }
-
-    static func make(t: Int, backward: Bool) -> BenchmarkCase {
-        let (batch, heads, headSize) = (AttentionCases.batch, AttentionCases.heads, AttentionCases.headSize)
-        let lseBytes = batch * heads * t * MemoryLayout<Float>.stride
-        let (b, h, length, hs) = (Int32(batch), Int32(heads), Int32(t), Int32(headSize))
-        let count = batch * heads * t * headSize
-        let (p, seed) = (probability, UInt64(0x5EED))
-        return BenchmarkCase(
-            name: name, variant: backward ? "fwd_bwd" : "forward", shape: AttentionCases.shape(t: t),
-            flops: AttentionCases.flops(t: t, backward: backward),
-            extraBytes: { threads in
-                lseBytes + threads * FlashScratch.bytesPerThread(
-                    planes: batch * heads, t: t, headSize: headSize, threads: threads, backward: backward)
-            }
-        ) { space in
-            let q = space.floats(count), k = space.floats(count), v = space.floats(count)
-            let out = space.zeros(count), lse = space.zeros(batch * heads * t)
-            guard backward else {
-                return { swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, p, seed) }
-            }
-            let dout = space.floats(count, scale: 0.01)
-            let dq = space.zeros(count), dk = space.zeros(count), dv = space.zeros(count)
-            return {
-                swl_attention_flash_forward_dropout(out, lse, q, k, v, b, h, length, hs, p, seed)
-                swl_attention_flash_backward_dropout(dq, dk, dv, dout, q, k, v, out, lse, b, h, length, hs, p, seed)
+        (quick ? [256, 1024] : [256, 1024, 4096]).flatMap { t in
+            [false, true].map { backward in
+                AttentionCases.flash(t: t, backward: backward, dropout: probability, name: name,
+                                     variant: backward ? "fwd_bwd" : "forward")
             }
         }
     }
