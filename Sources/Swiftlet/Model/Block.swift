@@ -16,13 +16,13 @@ struct Block {
     /// Runs the block on `input` (N,C) and returns its output (N,C), a buffer in `a`.
     func forward(
         _ a: BlockActivations, input: UnsafePointer<Float>, batch: Int, time: Int,
-        path: AttentionPath, dropout: DropoutPlan?
+        dropout: DropoutPlan?
     ) -> UnsafeMutablePointer<Float> {
         let rows = batch * time, count = rows * channels
         switch normalization {
         case .pre:
             ln1.forward(a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, input, rows: rows)
-            let attended = attention.forward(a, input: a.ln1, batch: batch, time: time, path: path, dropout: dropout)
+            let attended = attention.forward(a, input: a.ln1, batch: batch, time: time, dropout: dropout)
             swl_residual_forward(a.residual1, input, attended, count)
             guard let mlp, let ln2, let normalized = a.ln2, let residual2 = a.residual2 else { return a.residual1 }
             ln2.forward(normalized, mean: a.ln2Mean!, rstd: a.ln2Rstd!, a.residual1, rows: rows)
@@ -30,7 +30,7 @@ struct Block {
             swl_residual_forward(residual2, a.residual1, transformed, count)
             return residual2
         case .post:
-            let attended = attention.forward(a, input: input, batch: batch, time: time, path: path, dropout: dropout)
+            let attended = attention.forward(a, input: input, batch: batch, time: time, dropout: dropout)
             swl_residual_forward(a.residual1, input, attended, count)
             ln1.forward(a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, a.residual1, rows: rows)
             guard let mlp, let ln2, let normalized = a.ln2, let residual2 = a.residual2 else { return a.ln1 }
@@ -52,7 +52,7 @@ struct Block {
     /// On entry `g.stream` holds ∂L/∂output; on exit it holds ∂L/∂input.
     func backward(
         _ a: BlockActivations, input: UnsafePointer<Float>, batch: Int, time: Int,
-        path: AttentionPath, dropout: DropoutPlan?, scratch g: ActivationGradients
+        dropout: DropoutPlan?, scratch g: ActivationGradients
     ) {
         let rows = batch * time, count = rows * channels
         let stream = g.stream
@@ -67,7 +67,7 @@ struct Block {
             }
             g.normalized.clear(count)
             attention.backward(dInput: g.normalized, dOutput: stream, a, input: a.ln1, batch: batch, time: time,
-                               path: path, dropout: dropout, scratch: g)
+                               dropout: dropout, scratch: g)
             ln1.backward(dx: stream, g.normalized, input, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
         case .post:
             let residual = g.residualScratch
@@ -88,7 +88,7 @@ struct Block {
             stream.clear(count)
             ln1.backward(dx: stream, sublayerOutput, a.residual1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
             attention.backward(dInput: stream, dOutput: stream, a, input: input, batch: batch, time: time,
-                               path: path, dropout: dropout, scratch: g)
+                               dropout: dropout, scratch: g)
         }
     }
 }

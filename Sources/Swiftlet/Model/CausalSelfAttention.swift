@@ -1,22 +1,5 @@
 import SwiftletKernels
 
-/// How one forward/backward pass computes attention.
-enum AttentionPath: Equatable {
-    /// `swl_attention_flash_*`: online softmax, only a logsumexp per row is kept.
-    case flash
-    /// `swl_attention_flash_*_dropout`: the same, with dropout on the probabilities (nanoGPT's
-    /// `attn_dropout`) drawn inside the kernel; nothing of size T² is stored.
-    case flashWithDropout
-    /// `swl_attention_naive_*`: the (B,H,T,T) probabilities are materialized.
-    case naive
-    /// Materialized probabilities with dropout on them, composed from the linear, causal-softmax
-    /// and dropout kernels one (batch, head) at a time: the reference for `flashWithDropout`,
-    /// which draws the same mask.
-    case naiveWithDropout
-
-    var kernel: AttentionKernel { self == .flash || self == .flashWithDropout ? .flash : .naive }
-}
-
 /// Multi-head causal self-attention, nanoGPT's `CausalSelfAttention`:
 /// `c_attn` → split q, k, v into heads → (RoPE on q, k) → softmax(q·kᵀ/√hs)·v → merge heads →
 /// `c_proj` → residual dropout.
@@ -27,13 +10,17 @@ struct CausalSelfAttention {
     let heads: Int
     let headSize: Int
     let ropeBase: Float?       // RoPE on q and k when set
+    /// Flash keeps a logsumexp per row; naive materializes the (B,H,T,T) probabilities. With a
+    /// dropout plan, flash draws the probabilities' mask inside its kernel and naive drops them
+    /// with the dropout kernel after the softmax: the same mask either way.
+    let kernel: AttentionKernel
 
     private var channels: Int { heads * headSize }
 
     /// Runs attention on `input` (N,C) and returns the sublayer output (N,C) (after dropout).
     func forward(
         _ a: BlockActivations, input: UnsafePointer<Float>, batch: Int, time: Int,
-        path: AttentionPath, dropout: DropoutPlan?
+        dropout: DropoutPlan?
     ) -> UnsafeMutablePointer<Float> {
         let (b, t, h, hs) = (Int32(batch), Int32(time), Int32(heads), Int32(headSize))
         let rows = batch * time
@@ -43,19 +30,14 @@ struct CausalSelfAttention {
             swl_rope_forward(a.q, a.q, b, h, t, hs, ropeBase, 0)
             swl_rope_forward(a.k, a.k, b, h, t, hs, ropeBase, 0)
         }
-        switch path {
-        case .flash:
-            swl_attention_flash_forward(a.y, a.logsumexp, a.q, a.k, a.v, b, h, t, hs)
-        case .flashWithDropout:
-            // The caller only picks this path with a plan.
-            let plan = dropout!
-            swl_attention_flash_forward_dropout(a.y, a.logsumexp, a.q, a.k, a.v, b, h, t, hs, plan.probability,
-                                                plan.seed(.attentionProbabilities(layer: layer)))
-        case .naive:
+        let (probability, seed) = probabilityDropout(dropout)
+        switch (kernel, dropout) {
+        case (.flash, _):
+            swl_attention_flash_forward_dropout(a.y, a.logsumexp, a.q, a.k, a.v, b, h, t, hs, probability, seed)
+        case (.naive, nil):
             swl_attention_naive_forward(a.y, a.probabilities, a.q, a.k, a.v, b, h, t, hs)
-        case .naiveWithDropout:
-            // The caller only picks this path with a plan and the buffers allocated.
-            forwardWithDropout(a, batch: batch, time: time, dropout: dropout!)
+        case (.naive, let dropout?):
+            forwardWithDropout(a, batch: batch, time: time, dropout: dropout)
         }
         swl_merge_heads_forward(a.yMerged, a.y, b, t, h, hs)
         cProj.forward(a.attentionProjection, a.yMerged, rows: rows)
@@ -68,7 +50,7 @@ struct CausalSelfAttention {
     /// same buffer as dOutput: dOutput is consumed before dInput is written.
     func backward(
         dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, _ a: BlockActivations,
-        input: UnsafePointer<Float>, batch: Int, time: Int, path: AttentionPath, dropout: DropoutPlan?,
+        input: UnsafePointer<Float>, batch: Int, time: Int, dropout: DropoutPlan?,
         scratch g: ActivationGradients
     ) {
         let (b, t, h, hs) = (Int32(batch), Int32(time), Int32(heads), Int32(headSize))
@@ -84,17 +66,15 @@ struct CausalSelfAttention {
         g.y.clear(count)
         swl_merge_heads_backward(g.y, g.yMerged, b, t, h, hs)
         g.q.clear(count); g.k.clear(count); g.v.clear(count)
-        switch path {
-        case .flash:
-            swl_attention_flash_backward(g.q, g.k, g.v, g.y, a.q, a.k, a.v, a.y, a.logsumexp, b, h, t, hs)
-        case .flashWithDropout:
-            let plan = dropout!
+        let (probability, seed) = probabilityDropout(dropout)
+        switch (kernel, dropout) {
+        case (.flash, _):
             swl_attention_flash_backward_dropout(g.q, g.k, g.v, g.y, a.q, a.k, a.v, a.y, a.logsumexp, b, h, t, hs,
-                                                 plan.probability, plan.seed(.attentionProbabilities(layer: layer)))
-        case .naive:
+                                                 probability, seed)
+        case (.naive, nil):
             swl_attention_naive_backward(g.q, g.k, g.v, g.squares, g.y, a.q, a.k, a.v, a.probabilities, b, h, t, hs)
-        case .naiveWithDropout:
-            backwardWithDropout(a, scratch: g, batch: batch, time: time, dropout: dropout!)
+        case (.naive, let dropout?):
+            backwardWithDropout(a, scratch: g, batch: batch, time: time, dropout: dropout)
         }
         var dq = g.q, dk = g.k
         if let ropeBase, let dqBefore = g.qBeforeRotation, let dkBefore = g.kBeforeRotation {
@@ -155,4 +135,11 @@ struct CausalSelfAttention {
     }
 
     private var scale: Float { 1 / Float(headSize).squareRoot() }
+
+    /// The flash kernels' dropout arguments: the probability and this layer's seed for the
+    /// attention probabilities, or (0, 0), which is no dropout.
+    private func probabilityDropout(_ plan: DropoutPlan?) -> (Float, UInt64) {
+        guard let plan else { return (0, 0) }
+        return (plan.probability, plan.seed(.attentionProbabilities(layer: layer)))
+    }
 }

@@ -57,7 +57,6 @@ public final class GPT {
         let time: Int
         let mode: ForwardMode
         let hasTargets: Bool
-        let path: AttentionPath
         let dropout: DropoutPlan?
     }
 
@@ -107,7 +106,7 @@ public final class GPT {
                 cAttn: try linear(prefix + ".attn.c_attn", inputs: c, outputs: 3 * c),
                 cProj: try linear(prefix + ".attn.c_proj", inputs: c, outputs: c),
                 layer: layer, heads: config.headCount, headSize: config.headSize,
-                ropeBase: config.position == .rope ? config.positionBase : nil)
+                ropeBase: config.position == .rope ? config.positionBase : nil, kernel: config.attention)
             let mlp = config.hasMLP
                 ? MLP(cFc: try linear(prefix + ".mlp.c_fc", inputs: c, outputs: config.mlpHiddenSize),
                       cProj: try linear(prefix + ".mlp.c_proj", inputs: config.mlpHiddenSize, outputs: c),
@@ -196,25 +195,14 @@ public final class GPT {
 
     // MARK: Attention kernel
 
-    /// The attention kernel a forward pass in `mode` runs.
-    ///
-    /// Always `config.attention`. With `dropout > 0`, a training pass drops attention
-    /// probabilities inside the flash kernel, or, with `naive`, on the materialized probabilities
-    /// (composed from the linear, causal-softmax and dropout kernels); both draw the same mask.
-    public func effectiveAttentionKernel(for mode: ForwardMode) -> AttentionKernel {
-        attentionPath(for: mode).kernel
-    }
+    /// The attention kernel a forward pass in `mode` runs: `config.attention` in every mode. With
+    /// `dropout > 0`, a training pass drops attention probabilities inside the flash kernel, or,
+    /// with `naive`, on the materialized probabilities (composed from the linear, causal-softmax
+    /// and dropout kernels); both draw the same mask.
+    public func effectiveAttentionKernel(for mode: ForwardMode) -> AttentionKernel { config.attention }
 
     /// The kernel the last forward pass ran, or nil before the first.
-    public var lastAttentionKernel: AttentionKernel? { lastPass?.path.kernel }
-
-    private func attentionPath(for mode: ForwardMode) -> AttentionPath {
-        let dropping = mode == .training && config.dropout > 0
-        switch config.attention {
-        case .flash: return dropping ? .flashWithDropout : .flash
-        case .naive: return dropping ? .naiveWithDropout : .naive
-        }
-    }
+    public var lastAttentionKernel: AttentionKernel? { lastPass.map { _ in config.attention } }
 
     // MARK: Forward
 
@@ -243,7 +231,6 @@ public final class GPT {
         tokens.withUnsafeBufferPointer { a.tokens.update(from: $0.baseAddress!, count: rows) }
         if let targets { targets.withUnsafeBufferPointer { a.targets.update(from: $0.baseAddress!, count: rows) } }
 
-        let path = attentionPath(for: mode)
         var dropout: DropoutPlan?
         if mode == .training && config.dropout > 0 {
             dropout = DropoutPlan(probability: config.dropout, modelSeed: dropoutSeed, pass: dropoutPassCount)
@@ -257,7 +244,7 @@ public final class GPT {
             x = embedded
         }
         for (block, buffers) in zip(blocks, a.blocks) {
-            x = block.forward(buffers, input: x, batch: batch, time: time, path: path, dropout: dropout)
+            x = block.forward(buffers, input: x, batch: batch, time: time, dropout: dropout)
         }
         if let lnF {
             lnF.forward(a.lnF!, mean: a.lnFMean!, rstd: a.lnFRstd!, x, rows: rows)
@@ -277,7 +264,7 @@ public final class GPT {
                                                 Int32(config.vocabularySize), Int32(config.paddedVocabularySize))
             }
         }
-        lastPass = Pass(batch: batch, time: time, mode: mode, hasTargets: targets != nil, path: path, dropout: dropout)
+        lastPass = Pass(batch: batch, time: time, mode: mode, hasTargets: targets != nil, dropout: dropout)
         return loss
     }
 
@@ -360,7 +347,7 @@ public final class GPT {
                 ? (pass.dropout != nil ? (a.embedded ?? a.encoded) : a.encoded)
                 : blocks[layer - 1].output(a.blocks[layer - 1])
             blocks[layer].backward(a.blocks[layer], input: input, batch: batch, time: time,
-                                   path: pass.path, dropout: pass.dropout, scratch: g)
+                                   dropout: pass.dropout, scratch: g)
         }
         if let dropout = pass.dropout, let dEncoded = g.encoded {
             dEncoded.clear(rows * c)
