@@ -126,6 +126,8 @@ typedef struct {
     int fetch_c;      // C is accumulated into and too big for a core's L2: on the tile path the
                       // micro-kernel fetches each C tile before its K loop (the shared-B and
                       // column-strip paths revisit a thread's C rows every K block, and pass 0)
+    int b_in_place_allowed;  // swl_gemm_set_b_in_place's policy on this CPU, read once per call
+                             // so that every thread of the call decides alike
 } gemm_plan;
 
 // Part of a matrix to fetch ahead: `runs` runs of `length` contiguous floats, `stride` apart.
@@ -301,6 +303,21 @@ static gemm_b_block packed_b_block(const swl_gemm_path *path, const float *bp, i
     return (gemm_b_block){bp, (size_t)path->nr * kc, (size_t)path->nr};
 }
 
+// Whether it pays depends on the core: on Zen 5 it did (see reads_b_in_place below); on an Intel Xeon (model 207,
+// Emerald Rapids) the LM head's dout·W at 256 rows on 1 thread took 178–189 ms read in place
+// against 148–151 ms packed (standalone driver, two alternations), so AUTO reads in place on
+// AMD CPUs only.
+static int b_in_place_policy = SWL_GEMM_B_IN_PLACE_AUTO;
+
+void swl_gemm_set_b_in_place(swl_gemm_b_in_place policy) {
+    __atomic_store_n(&b_in_place_policy, (int)policy, __ATOMIC_RELAXED);
+}
+
+static int b_in_place_allowed(void) {
+    const int policy = __atomic_load_n(&b_in_place_policy, __ATOMIC_RELAXED);
+    return policy == SWL_GEMM_B_IN_PLACE_AUTO ? swl_cpu_is_amd() : policy == SWL_GEMM_B_IN_PLACE_ALLOWED;
+}
+
 // Whether the shared-B path, with `share` rows of C a thread, reads a block of n columns of B in
 // place: A and B row-major, the path's in-place micro-kernel, whole MR×NR tiles only (so every
 // row panel reads A in place too), and at most the path's in_place_b_rows rows a thread. The
@@ -312,8 +329,9 @@ static gemm_b_block packed_b_block(const swl_gemm_path *path, const float *bp, i
 // +0.9% over 13 sets.)
 static int reads_b_in_place(const gemm_plan *plan, int share, int n) {
     const swl_gemm_path *path = plan->path;
-    return path->kernel_rows_of_a != NULL && plan->a.col_stride == 1 && plan->b.col_stride == 1 &&
-           share <= path->in_place_b_rows && plan->M % path->mr == 0 && n % path->nr == 0;
+    return plan->b_in_place_allowed && path->kernel_rows_of_a != NULL && plan->a.col_stride == 1 &&
+           plan->b.col_stride == 1 && share <= path->in_place_b_rows && plan->M % path->mr == 0 &&
+           n % path->nr == 0;
 }
 
 static gemm_b_block in_place_b_block(const gemm_plan *plan, int j0, int k0) {
@@ -507,7 +525,7 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     const swl_gemm_path *path = active_path();
     gemm_plan plan = {
         .path = path, .c = c, .ldc = ldc, .a = a, .b = b, .bias = bias, .mode = mode,
-        .M = M, .N = N, .K = K, .kc = SWL_MIN(path->kc, K),
+        .M = M, .N = N, .K = K, .kc = SWL_MIN(path->kc, K), .b_in_place_allowed = b_in_place_allowed(),
     };
     const size_t a_whole = (size_t)round_up(M, path->mr) * K, b_whole = (size_t)K * round_up(N, path->nr);
     const int whole_a = M <= N && a_whole <= WHOLE_OPERAND_LIMIT;

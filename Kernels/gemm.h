@@ -66,7 +66,8 @@ typedef struct {
     int mr, nr;      // register tile
     int mc, nc, kc;  // macro tile (multiples of mr, nr) and K block
     int in_place_b_rows;  // on the shared-B path, a row-major B is read in place (not packed)
-                          // where each thread has at most this many rows of C; 0: always packed
+                          // where each thread has at most this many rows of C and
+                          // swl_gemm_set_b_in_place's policy allows it; 0: always packed
 } swl_gemm_path;
 
 extern const swl_gemm_path swl_gemm_path_portable;

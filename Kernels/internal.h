@@ -33,6 +33,10 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 #define SWL_TARGET_AVX2
 #endif
 
+/// 1 on an AMD CPU (CPUID's vendor string), else 0: for tuning choices measured to go opposite
+/// ways on AMD's and Intel's cores (never for results).
+int swl_cpu_is_amd(void);
+
 #define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))
 // This thread's share [first, end) of `count` items cut into one contiguous run per thread of

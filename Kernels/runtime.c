@@ -4,6 +4,10 @@
 
 #include "internal.h"
 
+#if SWL_HAS_X86
+#include <cpuid.h>
+#endif
+
 // clang 21 emits calls to __kmpc_dispatch_deinit after dynamic/guided schedules; Debian's
 // libomp 14 lacks it. A weak no-op (what libomp 19 does) keeps such loops linkable.
 #ifdef _OPENMP
@@ -68,6 +72,22 @@ const char *swl_isa_name(swl_isa isa) {
     case SWL_ISA_AVX512: return "avx512";
     default: return "unknown";
     }
+}
+
+int swl_cpu_is_amd(void) {
+#if SWL_HAS_X86
+    static int vendor = -1;  // -1 until first asked; CPUID is the same on every call
+    int known = __atomic_load_n(&vendor, __ATOMIC_RELAXED);
+    if (known < 0) {
+        unsigned int max_leaf, ebx, ecx, edx;
+        known = __get_cpuid(0, &max_leaf, &ebx, &ecx, &edx) &&
+                ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+        __atomic_store_n(&vendor, known, __ATOMIC_RELAXED);
+    }
+    return known;
+#else
+    return 0;
+#endif
 }
 
 int swl_openmp_enabled(void) {

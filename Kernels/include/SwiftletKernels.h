@@ -55,6 +55,17 @@ void swl_linear_forward(float *out, const float *x, const float *weight, const f
 /// dx (N,C) += dout·W; dweight (OC,C) += doutᵀ·x; dbias (OC) += Σ_rows dout. Any may be NULL.
 void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *dout,
                          const float *x, const float *weight, int N, int C, int OC);
+/// Whether the packed GEMM may read a row-major weight where it lies instead of packing it (the
+/// AVX-512 path's shared-B products with few rows a thread, such as the LM head's dout·W on one
+/// thread; reads_b_in_place in gemm.c). The same bits either way. AUTO, the default, allows it on
+/// AMD CPUs, where it was measured faster (Zen 5), and not elsewhere (Intel Xeon, model 207: the
+/// 256-row LM head's dout·W took 20% longer read in place). Tests force each setting.
+typedef enum {
+    SWL_GEMM_B_IN_PLACE_AUTO = -1,
+    SWL_GEMM_B_IN_PLACE_NEVER = 0,
+    SWL_GEMM_B_IN_PLACE_ALLOWED = 1,
+} swl_gemm_b_in_place;
+void swl_gemm_set_b_in_place(swl_gemm_b_in_place policy);
 void swl_linear_forward_reference(float *out, const float *x, const float *weight,
                                   const float *bias, int N, int C, int OC);
 void swl_linear_backward_reference(float *dx, float *dweight, float *dbias, const float *dout,

@@ -117,6 +117,15 @@ private func expectFastMatchesReferenceOnBothThreadCounts(
     }
 }
 
+/// Runs `body` with the packed GEMM allowed to read a row-major weight in place (where the path
+/// and the shape allow it) whatever this CPU's default, then puts the default back: the in-place
+/// path is tested on every machine, not only on those where it is the default (AMD).
+private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
+    swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_ALLOWED)
+    defer { swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_AUTO) }
+    return try body()
+}
+
 @Suite("Linear kernels", .serialized) struct LinearTests {
     @Test(arguments: ["small", "small_nobias", "one_row", "gpt2"])
     func goldenOnEveryPath(caseName: String) throws {
@@ -235,8 +244,28 @@ private func expectFastMatchesReferenceOnBothThreadCounts(
     @Test(arguments: [(N: 256, C: 776, OC: 17_000), (N: 512, C: 384, OC: 17_000)])
     func weightReadInPlaceMatchesReferenceAndPackedBlocks(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 64)
-        try expectFastMatchesReferenceOnBothThreadCounts(p, "dx", sumLength: p.OC, reference: p.inputGradient(.reference)) {
-            p.inputGradient(.fast)
+        try withWeightReadInPlace {
+            try expectFastMatchesReferenceOnBothThreadCounts(p, "dx", sumLength: p.OC, reference: p.inputGradient(.reference)) {
+                p.inputGradient(.fast)
+            }
+        }
+    }
+
+    /// Reading the weight in place or packing it changes where the micro-kernel reads B, never
+    /// what it sums: the 256-row dx of a 17,000-output layer on 1 thread (the shared-B path; on
+    /// AVX-512 columns 0–767 in place where allowed) is bit for bit the packed one, on every path.
+    @Test func weightReadInPlaceGivesThePackedBits() throws {
+        let p = LinearProblem(N: 256, C: 776, OC: 17_000, seed: 66)
+        for isa in InstructionSet.supported {
+            let packed = try Runtime.with(threads: 1, instructionSet: isa) { () -> [Float] in
+                swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_NEVER)
+                defer { swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_AUTO) }
+                return p.inputGradient(.fast)
+            }
+            let inPlace = try withWeightReadInPlace {
+                try Runtime.with(threads: 1, instructionSet: isa) { p.inputGradient(.fast) }
+            }
+            expectBitwiseEqual(inPlace, packed, "linear \(p.label) dx on \(isa.rawValue), in place vs packed")
         }
     }
 
@@ -248,7 +277,9 @@ private func expectFastMatchesReferenceOnBothThreadCounts(
         let p = LinearProblem(N: 1024, C: 776, OC: 5_500, seed: 65)
         for isa in InstructionSet.supported {
             func dx(threads: Int) throws -> [Float] {
-                try Runtime.with(threads: threads, instructionSet: isa) { p.inputGradient(.fast) }
+                try withWeightReadInPlace {
+                    try Runtime.with(threads: threads, instructionSet: isa) { p.inputGradient(.fast) }
+                }
             }
             expectBitwiseEqual(try dx(threads: 4), try dx(threads: 1), "linear \(p.label) dx on \(isa.rawValue), 4 vs 1 threads")
         }
