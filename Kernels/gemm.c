@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gemm.h"
 
@@ -191,13 +192,28 @@ static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
     }
 }
 
-// C[rows×cols] (row stride ldc) += Ap·Bp over kc: straight into C for a whole MR×NR tile (with
-// fetch_c, by the micro-kernel that fetches the tile first), through a zeroed scratch tile for the
-// partial ones at the edges.
+// How a micro-kernel call meets C: adds into it, or (the first K block of an overwriting product
+// on a path with kernel_overwrite) sets it to the bias plus the sum, with `bias` at the tile's
+// first column or NULL for none.
+typedef struct {
+    int overwrite;
+    const float *bias;
+} gemm_c_update;
+
+static const gemm_c_update accumulate_into_c = {0, NULL};
+
+// C[rows×cols] (row stride ldc) += Ap·Bp over kc (or, with update.overwrite, = bias + Ap·Bp):
+// straight into C for a whole MR×NR tile (with fetch_c, by the micro-kernel that fetches the tile
+// first), through a zeroed scratch tile for the partial ones at the edges.
 static void run_microkernel(const swl_gemm_path *path, float *c_tile, size_t ldc, const float *a_panel,
-                            const float *b_panel, int kc, int rows, int cols, int fetch_c) {
+                            const float *b_panel, int kc, int rows, int cols, int fetch_c,
+                            gemm_c_update update) {
     const int mr = path->mr, nr = path->nr;
     if (rows == mr && cols == nr) {
+        if (update.overwrite) {
+            path->kernel_overwrite(c_tile, ldc, a_panel, b_panel, kc, update.bias);
+            return;
+        }
         const swl_gemm_microkernel kernel = fetch_c && path->kernel_fetching_c ? path->kernel_fetching_c : path->kernel;
         kernel(c_tile, ldc, a_panel, b_panel, kc);
         return;
@@ -205,8 +221,13 @@ static void run_microkernel(const swl_gemm_path *path, float *c_tile, size_t ldc
     _Alignas(64) float edge[16 * 64];  // one MR×NR tile (mr·nr ≤ 1024)
     memset(edge, 0, sizeof(float) * (size_t)mr * nr);
     path->kernel(edge, (size_t)nr, a_panel, b_panel, kc);
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) c_tile[(size_t)i * ldc + j] += edge[i * nr + j];
+    for (int i = 0; i < rows; i++) {
+        float *row = c_tile + (size_t)i * ldc;
+        if (update.overwrite)
+            for (int j = 0; j < cols; j++) row[j] = (update.bias != NULL ? update.bias[j] : 0.0f) + edge[i * nr + j];
+        else
+            for (int j = 0; j < cols; j++) row[j] += edge[i * nr + j];
+    }
 }
 
 // Sets C rows [i0, i0+m), columns [j0, j0+n) to the bias (or 0) before an overwriting product.
@@ -230,7 +251,10 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     const size_t ldc = plan->ldc;
     const int calls = (plan->K + plan->kc - 1) / plan->kc * ((m + mr - 1) / mr) * ((n + nr - 1) / nr);
     int call = 0;
-    if (plan->mode == SWL_GEMM_OVERWRITE) initialize_c(plan, i0, m, j0, n);
+    // An overwriting product sets C in its first K block's micro-kernels where the path can,
+    // instead of a pass over C before them.
+    const int overwrite_in_kernel = plan->mode == SWL_GEMM_OVERWRITE && path->kernel_overwrite != NULL && plan->K > 0;
+    if (plan->mode == SWL_GEMM_OVERWRITE && !overwrite_in_kernel) initialize_c(plan, i0, m, j0, n);
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
         const float *a_block, *b_block;  // this tile's panels for this K block
@@ -253,8 +277,10 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
             for (int jp = 0; jp < n; jp += nr) {
                 const int cols = SWL_MIN(nr, n - jp);
                 const float *b_panel = b_block + (size_t)jp * kc;
+                const gemm_c_update update = {
+                    overwrite_in_kernel && k0 == 0, plan->bias != NULL ? plan->bias + j0 + jp : NULL};
                 run_microkernel(path, plan->c + (size_t)(i0 + ip) * ldc + j0 + jp, ldc, a_panel, b_panel,
-                                kc, rows, cols, plan->fetch_c);
+                                kc, rows, cols, plan->fetch_c, update);
                 for (int r = 0; r < ahead_count; r++) prefetch_part(&ahead[r], call, calls);
                 call++;
             }
@@ -359,7 +385,8 @@ static void multiply_row_panel(const gemm_plan *plan, int i0, int rows, int j0, 
         float *c_tile = plan->c + (size_t)i0 * plan->ldc + j0 + q * nr;
         const float *b_panel = b.start + (size_t)q * b.panel_step;
         if (in_place) path->kernel_rows_of_a(c_tile, plan->ldc, a_rows, plan->a.row_stride, b_panel, b.k_step, kc);
-        else run_microkernel(path, c_tile, plan->ldc, ap, b_panel, kc, rows, SWL_MIN(nr, n - q * nr), 0);
+        else run_microkernel(path, c_tile, plan->ldc, ap, b_panel, kc, rows, SWL_MIN(nr, n - q * nr), 0,
+                             accumulate_into_c);
         for (int r = 0; r < fetch_count; r++) prefetch_part(&fetch[r], *call, calls);
     }
 }
@@ -501,7 +528,8 @@ static void release_pack_buffers(float *buffers, int cached) {
 enum { WHOLE_OPERAND_LIMIT = 4 << 20 };  // floats (16 MiB)
 // B packed per tile is kept for the next tile down the same columns (all of K) up to this size
 // per thread, when B itself is too big to stay cached: reading the packed block back is cheaper
-// than packing it again from memory.
+// than packing it again from memory. A B that stays cached is kept too where the kept block fits
+// in half of a core's L2 (kept_b_fits_l2).
 enum { KEPT_B_LIMIT = 1 << 20 };  // floats (4 MiB)
 // Column strips (gemm_column_strips) instead of a shared B block for a short C, whose K blocks
 // are little work per thread between the shared block's barriers, and when every thread's strip
@@ -519,6 +547,29 @@ enum { MAX_STRIP_ROWS = 512, MIN_STRIP_PANELS = 8 };
 enum { FETCH_C_FLOATS = 1 << 18 };  // floats (1 MiB)
 // The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
 enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
+
+// Bytes of one core's L2 cache, as the C library reports it (glibc reads CPUID); 1 MiB where it
+// cannot tell.
+static size_t l2_cache_bytes(void) {
+    static size_t bytes;  // 0 until first asked
+    size_t known = __atomic_load_n(&bytes, __ATOMIC_RELAXED);
+    if (known == 0) {
+        long reported = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        known = reported > 0 ? (size_t)reported : (size_t)1 << 20;
+        __atomic_store_n(&bytes, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
+
+// Whether a B block kept for all of K (`floats`) fits in half of a core's L2, beside the A block
+// and C tile the thread works on. The layers' x·Wᵀ at 1,024 rows keeps 192 columns × 768 = 576 KiB:
+// on Zen 5 (1 MiB L2) reading that back measured slower than packing it again, on an Intel Xeon
+// (model 207, 2 MiB L2) packing took 7.4–8.1% of the product's time and 3.4–3.5% kept (rdtsc
+// around the phases, 768→2304 and 768→3072 on 1 thread).
+static int kept_b_fits_l2(size_t floats) { return sizeof(float) * floats <= l2_cache_bytes() / 2; }
 
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
@@ -554,10 +605,12 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     plan.tiles_m = (M + plan.mc - 1) / plan.mc;
     plan.tiles_n = (N + plan.nc - 1) / plan.nc;
     // B packed per tile (A whole) is otherwise packed once per row of tiles: 4 times over at
-    // 1,024 rows. Worth keeping only when B is too big for the cache (the LM head's weight, 154 MB
-    // read from memory each time); a B that stays cached is faster packed again (measured).
-    plan.keep_b = whole_a && plan.tiles_m > 1 && b_whole > WHOLE_OPERAND_LIMIT &&
-                  (size_t)plan.nc * K <= KEPT_B_LIMIT;
+    // 1,024 rows. Worth keeping when B is too big for the cache (the LM head's weight, 154 MB
+    // read from memory each time), or when the kept block fits in L2; a B that stays in L3 and
+    // whose kept block would not fit in L2 is faster packed again (measured).
+    const size_t kept_b_floats = (size_t)plan.nc * K;
+    plan.keep_b = whole_a && plan.tiles_m > 1 && kept_b_floats <= KEPT_B_LIMIT &&
+                  (b_whole > WHOLE_OPERAND_LIMIT || kept_b_fits_l2(kept_b_floats));
     plan.fetch_ahead = !shared_b && !column_strips && ((!whole_a && a_whole > WHOLE_OPERAND_LIMIT) ||
                                      (!whole_b && b_whole > WHOLE_OPERAND_LIMIT));
     plan.fetch_c = mode == SWL_GEMM_ACCUMULATE && (size_t)M * N > FETCH_C_FLOATS;

@@ -41,6 +41,12 @@ void swl_skinny_nn_accumulate(float *c, const float *a, const float *b, int M, i
 typedef void (*swl_gemm_microkernel)(float *c, size_t ldc, const float *ap, const float *bp,
                                      int kc);
 
+/// The first K block of an overwriting product: C (MR,NR) = bias + Ap·Bp, with bias the NR values
+/// of this tile's columns (added to every row) or NULL for none. The same bits as setting C to the
+/// bias (or 0) and then adding Ap·Bp, without the pass that sets C first.
+typedef void (*swl_gemm_microkernel_overwrite)(float *c, size_t ldc, const float *ap, const float *bp,
+                                               int kc, const float *bias);
+
 /// The same product with A read in place: MR rows of a row-major matrix, row i at a + i·lda, so
 /// that an A that is already row-major along K need not be packed; row k of B's panel is at
 /// b + k·ldb (ldb = NR for a packed panel, the row stride for a row-major B read in place).
@@ -60,6 +66,7 @@ typedef void (*swl_gemm_copy_panel)(float *dst, const float *src, size_t src_str
 typedef struct {
     swl_gemm_microkernel kernel;
     swl_gemm_microkernel kernel_fetching_c;  // the same, first prefetching its C tile, or NULL
+    swl_gemm_microkernel_overwrite kernel_overwrite;  // C = bias + Ap·Bp, or NULL (C set first)
     swl_gemm_microkernel_rows_of_a kernel_rows_of_a;  // the same, A read in place, or NULL
     swl_gemm_transpose8 transpose8;  // SIMD packing helper, or NULL for scalar packing
     swl_gemm_copy_panel copy_panel;  // SIMD packing helper, or NULL for a memcpy per row
