@@ -1,7 +1,8 @@
 // Packed, tiled GEMM driver: C (M,N) = or += A (M,K) · B (K,N), on the active ISA path.
 //
 // Loops, outermost first (BLIS order inside one macro tile):
-//   macro tiles (MC×NC of C)      — split statically over threads, each tile owned by one thread
+//   macro tiles (MC×NC of C)      — each computed whole by one thread: a contiguous run per
+//                                   thread, then tiles taken from the longest run left
 //     K blocks (KC), in order     — the A (MC×KC) and B (KC×NC) blocks of this tile, packed
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
@@ -288,26 +289,85 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     }
 }
 
-// Every macro tile of C, split statically over the threads; first the whole operand, if any,
-// packed by all of them. ap and bp are this thread's buffers. Runs inside the parallel region.
-static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *ap, float *bp) {
+// A thread's run of macro tiles, [front, end), in one word so that the owner taking its front and
+// another thread taking its end never both get the same tile. One cache line each.
+typedef struct {
+    _Alignas(64) uint64_t front_and_end;  // front in the low 32 bits, end in the high 32
+} tile_run;
+
+static uint64_t pack_run(uint32_t front, uint32_t end) { return (uint64_t)end << 32 | front; }
+
+// The front tile of this thread's own run, taken from it; -1 when the run is empty.
+static int take_front(tile_run *run) {
+    uint64_t seen = __atomic_load_n(&run->front_and_end, __ATOMIC_ACQUIRE);
+    for (;;) {
+        const uint32_t front = (uint32_t)seen, end = (uint32_t)(seen >> 32);
+        if (front >= end) return -1;
+        if (__atomic_compare_exchange_n(&run->front_and_end, &seen, pack_run(front + 1, end), 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return (int)front;
+    }
+}
+
+// The front tile of this thread's run without taking it (what to fetch ahead for); -1 if empty.
+static int peek_front(tile_run *run) {
+    const uint64_t seen = __atomic_load_n(&run->front_and_end, __ATOMIC_ACQUIRE);
+    return (uint32_t)seen < (uint32_t)(seen >> 32) ? (int)(uint32_t)seen : -1;
+}
+
+// The last tile of the run with the most tiles left, taken from it; -1 when every run is empty.
+static int take_from_longest(tile_run *runs, int threads) {
+    for (;;) {
+        int victim = -1;
+        uint32_t most = 0;
+        uint64_t seen = 0;
+        for (int t = 0; t < threads; t++) {
+            const uint64_t run = __atomic_load_n(&runs[t].front_and_end, __ATOMIC_ACQUIRE);
+            const uint32_t front = (uint32_t)run, end = (uint32_t)(run >> 32);
+            if (end > front && end - front > most) {
+                most = end - front;
+                victim = t;
+                seen = run;
+            }
+        }
+        if (victim < 0) return -1;
+        const uint32_t front = (uint32_t)seen, end = (uint32_t)(seen >> 32);
+        if (__atomic_compare_exchange_n(&runs[victim].front_and_end, &seen, pack_run(front, end - 1), 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return (int)(end - 1);
+    }
+}
+
+// Every macro tile of C; first the whole operand, if any, packed by all the threads. ap and bp
+// are this thread's buffers, runs one tile_run per thread of the region. Runs inside the
+// parallel region.
+//
+// Each thread starts on one contiguous run of tiles. Tiles go down a column of C first, so each
+// thread reads a contiguous share of B, and its tiles down one column share one packing of B when
+// keep_b. A thread whose run is done takes tiles from the end of the longest run left (work
+// stealing): a static split waits for the slower core, and on a shared VM one core can run a
+// third slower than the other for minutes (the FMA probe pinned to each: 113 against 174 GFLOP/s).
+// Who computes a tile never changes how it is summed, so the bits are the same.
+static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *ap, float *bp, tile_run *runs) {
+    const int threads = omp_get_num_threads(), me = omp_get_thread_num();
+    const swl_share mine = swl_thread_share((size_t)(plan->tiles_m * plan->tiles_n));
+    __atomic_store_n(&runs[me].front_and_end, pack_run((uint32_t)mine.first, (uint32_t)mine.end), __ATOMIC_RELEASE);
+#pragma omp barrier
     if (whole_a || whole_b) pack_whole_operand(plan, whole_a);  // ends with a barrier
-    const int tiles = plan->tiles_m * plan->tiles_n;
     int packed_j0 = -1;  // the columns whose B this thread holds packed (keep_b)
-    // Each thread takes one contiguous run of tiles. Tiles go down a column of C first, so each
-    // thread reads a contiguous share of B, and its tiles down one column share one packing of B
-    // when keep_b.
-    const swl_share mine = swl_thread_share((size_t)tiles);
-    const int end = (int)mine.end;
-    for (int t = (int)mine.first; t < end; t++) {
+    for (;;) {
+        int t = take_front(&runs[me]);
+        if (t < 0) t = take_from_longest(runs, threads);
+        if (t < 0) break;
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
         const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
-        // What the thread's next tile packs that this one did not: its A rows, its B columns.
-        // (Its C rows are long runs the hardware prefetches.)
+        // What the thread's next tile (the front of its own run) packs that this one did not:
+        // its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
         gemm_region ahead[2];
         int ahead_count = 0;
-        if (plan->fetch_ahead && t + 1 < end) {
-            const int next_i0 = (t + 1) % plan->tiles_m * plan->mc, next_j0 = (t + 1) / plan->tiles_m * plan->nc;
+        const int next = plan->fetch_ahead ? peek_front(&runs[me]) : -1;
+        if (next >= 0) {
+            const int next_i0 = next % plan->tiles_m * plan->mc, next_j0 = next / plan->tiles_m * plan->nc;
             const int next_m = SWL_MIN(plan->mc, plan->M - next_i0), next_n = SWL_MIN(plan->nc, plan->N - next_j0);
             if (plan->a_packed == NULL && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
             if (plan->b_packed == NULL && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
@@ -633,13 +693,16 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     if (whole_a) plan.a_packed = buffers;
     if (whole_b) plan.b_packed = buffers;
     float *thread_buffers = buffers + round_up_size(whole, 16);
+    tile_run *runs = shared_b || column_strips ? NULL : aligned_alloc(64, sizeof(tile_run) * (size_t)threads);
+    if (!shared_b && !column_strips && runs == NULL) abort();  // a few cache lines
 
 #pragma omp parallel num_threads(threads)
     {
         float *own = thread_buffers + per_thread * (size_t)omp_get_thread_num();
         if (shared_b) gemm_shared_b(&plan, buffers, own);
         else if (column_strips) gemm_column_strips(&plan, own + a_floats, own);
-        else gemm_tiles(&plan, whole_a, whole_b, own, own + a_floats);
+        else gemm_tiles(&plan, whole_a, whole_b, own, own + a_floats, runs);
     }
+    free(runs);
     release_pack_buffers(buffers, cached);
 }

@@ -285,6 +285,29 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
         }
     }
 
+    /// Tiles are handed out by work stealing (gemm_tiles): on four threads over two cores the
+    /// runs finish unevenly and threads take each other's tiles. Every tile must still be
+    /// computed once, by one thread, the same way: x·Wᵀ, dout·W and doutᵀ·x (both accumulating,
+    /// where a tile computed twice would be added twice) bit for bit what one thread computes,
+    /// five times over.
+    @Test func stolenTilesGiveTheOneThreadBits() throws {
+        let p = LinearProblem(N: 520, C: 328, OC: 700, seed: 67)
+        for isa in InstructionSet.supported {
+            func products(threads: Int) throws -> [[Float]] {
+                try Runtime.with(threads: threads, instructionSet: isa) {
+                    let gradients = p.gradients(.fast)
+                    return [p.forward(.fast), gradients.dx, gradients.dweight]
+                }
+            }
+            let one = try products(threads: 1)
+            for _ in 0..<5 {
+                for (index, (four, single)) in zip(try products(threads: 4), one).enumerated() {
+                    expectBitwiseEqual(four, single, "linear \(p.label) product \(index) on \(isa.rawValue), 4 vs 1 threads")
+                }
+            }
+        }
+    }
+
     /// A weight too big to stay cached, with the input packed whole: the forward packs each column
     /// block of the weight once and keeps it for the next row of tiles (keep_b in gemm.c). 264 rows
     /// make two rows of tiles, the second a partial micro-tile; 520 inputs make three K blocks, the
