@@ -8,7 +8,8 @@
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
 // The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
 // by all threads, before the tiles; the other is packed per tile into per-thread buffers (and, when
-// it is too big to stay cached, kept for the thread's next tile down the same columns). When
+// it is too big to stay cached or its block fits in L2, kept for the thread's next tile down the
+// same columns). When
 // both are too big to keep in cache (dout·W of the LM head), each thread takes a strip of C's
 // columns and packs its own B blocks (gemm_column_strips), or, where the strips would be
 // too narrow or there is one thread, the threads share each K block of B and split the rows of C
@@ -224,10 +225,13 @@ static void run_microkernel(const swl_gemm_path *path, float *c_tile, size_t ldc
     path->kernel(edge, (size_t)nr, a_panel, b_panel, kc);
     for (int i = 0; i < rows; i++) {
         float *row = c_tile + (size_t)i * ldc;
-        if (update.overwrite)
-            for (int j = 0; j < cols; j++) row[j] = (update.bias != NULL ? update.bias[j] : 0.0f) + edge[i * nr + j];
+        const float *sum = edge + i * nr;
+        if (!update.overwrite)
+            for (int j = 0; j < cols; j++) row[j] += sum[j];
+        else if (update.bias != NULL)
+            for (int j = 0; j < cols; j++) row[j] = update.bias[j] + sum[j];
         else
-            for (int j = 0; j < cols; j++) row[j] += edge[i * nr + j];
+            for (int j = 0; j < cols; j++) row[j] = 0.0f + sum[j];  // 0 + x, as C set to 0 first: −0 → +0
     }
 }
 
@@ -242,7 +246,8 @@ static void initialize_c(const gemm_plan *plan, int i0, int m, int j0, int n) {
 
 // One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
 // ap and bp are this thread's buffers for the operand that is not packed whole. With keep_b, bp
-// holds every K block of these columns' B, and b_ready says the tile before packed them.
+// holds every K block of these columns' B, and b_ready says this thread's previous tile (its own
+// or taken from another run) packed them.
 // `ahead` lists the `ahead_count` regions the thread's next tile will read: fetched into L2 a
 // part at each micro-kernel call.
 static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp,
@@ -254,7 +259,7 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     int call = 0;
     // An overwriting product sets C in its first K block's micro-kernels where the path can,
     // instead of a pass over C before them.
-    const int overwrite_in_kernel = plan->mode == SWL_GEMM_OVERWRITE && path->kernel_overwrite != NULL && plan->K > 0;
+    const int overwrite_in_kernel = plan->mode == SWL_GEMM_OVERWRITE && path->kernel_overwrite != NULL;
     if (plan->mode == SWL_GEMM_OVERWRITE && !overwrite_in_kernel) initialize_c(plan, i0, m, j0, n);
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
@@ -287,6 +292,18 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
             }
         }
     }
+}
+
+// For the tests: every tile starts in the first thread's run, so the others get only tiles they
+// take from it (swl_gemm_set_first_thread_takes_all_tiles).
+static int all_tiles_on_first_thread;
+
+void swl_gemm_set_first_thread_takes_all_tiles(int on) {
+    __atomic_store_n(&all_tiles_on_first_thread, on != 0, __ATOMIC_RELAXED);
+}
+
+static int first_thread_takes_all_tiles(void) {
+    return __atomic_load_n(&all_tiles_on_first_thread, __ATOMIC_RELAXED);
 }
 
 // A thread's run of macro tiles, [front, end), in one word so that the owner taking its front and
@@ -338,9 +355,9 @@ static int take_from_longest(tile_run *runs, int threads) {
     }
 }
 
-// Every macro tile of C; first the whole operand, if any, packed by all the threads. ap and bp
-// are this thread's buffers, runs one tile_run per thread of the region. Runs inside the
-// parallel region.
+// Every macro tile of C; first the whole operand (A or B: the tile path always has one) packed by
+// all the threads. ap and bp are this thread's buffers, runs one tile_run per thread of the
+// region. Runs inside the parallel region.
 //
 // Each thread starts on one contiguous run of tiles. Tiles go down a column of C first, so each
 // thread reads a contiguous share of B, and its tiles down one column share one packing of B when
@@ -348,12 +365,14 @@ static int take_from_longest(tile_run *runs, int threads) {
 // stealing): a static split waits for the slower core, and on a shared VM one core can run a
 // third slower than the other for minutes (the FMA probe pinned to each: 113 against 174 GFLOP/s).
 // Who computes a tile never changes how it is summed, so the bits are the same.
-static void gemm_tiles(const gemm_plan *plan, int whole_a, int whole_b, float *ap, float *bp, tile_run *runs) {
+static void gemm_tiles(const gemm_plan *plan, int whole_a, float *ap, float *bp, tile_run *runs) {
     const int threads = omp_get_num_threads(), me = omp_get_thread_num();
-    const swl_share mine = swl_thread_share((size_t)(plan->tiles_m * plan->tiles_n));
+    const size_t tiles = (size_t)plan->tiles_m * plan->tiles_n;
+    swl_share mine = swl_thread_share(tiles);
+    if (first_thread_takes_all_tiles()) mine = me == 0 ? (swl_share){0, tiles} : (swl_share){tiles, tiles};
     __atomic_store_n(&runs[me].front_and_end, pack_run((uint32_t)mine.first, (uint32_t)mine.end), __ATOMIC_RELEASE);
-#pragma omp barrier
-    if (whole_a || whole_b) pack_whole_operand(plan, whole_a);  // ends with a barrier
+    // Its barrier also tells every thread that all the runs are set before any is taken from.
+    pack_whole_operand(plan, whole_a);
     int packed_j0 = -1;  // the columns whose B this thread holds packed (keep_b)
     for (;;) {
         int t = take_front(&runs[me]);
@@ -389,10 +408,11 @@ static gemm_b_block packed_b_block(const swl_gemm_path *path, const float *bp, i
     return (gemm_b_block){bp, (size_t)path->nr * kc, (size_t)path->nr};
 }
 
-// Whether it pays depends on the core: on Zen 5 it did (see reads_b_in_place below); on an Intel Xeon (model 207,
-// Emerald Rapids) the LM head's dout·W at 256 rows on 1 thread took 178–189 ms read in place
-// against 148–151 ms packed (standalone driver, two alternations), so AUTO reads in place on
-// AMD CPUs only.
+// Reading B in place pays on some cores and not on others: on Zen 5 it did (1.5–4.3% faster on
+// the LM head's dout·W; gemm_avx512.c); on an Intel Xeon (model 207, Emerald Rapids) the same
+// product at 256 rows on 1 thread took 170–184 ms in place against 147–157 ms packed with the
+// caches flushed between calls (standalone driver, three alternations), and the same within noise
+// with the weight left in L3. So AUTO reads in place on AMD CPUs only.
 static int b_in_place_policy = SWL_GEMM_B_IN_PLACE_AUTO;
 
 void swl_gemm_set_b_in_place(swl_gemm_b_in_place policy) {
@@ -633,6 +653,15 @@ static int kept_b_fits_l2(size_t floats) { return sizeof(float) * floats <= l2_c
 
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {  // an empty sum: an overwritten C is the bias (or 0), an accumulated one unchanged
+        for (int i = 0; mode == SWL_GEMM_OVERWRITE && i < M; i++) {
+            float *row = c + (size_t)i * ldc;
+            if (bias != NULL) memcpy(row, bias, sizeof(float) * (size_t)N);
+            else memset(row, 0, sizeof(float) * (size_t)N);
+        }
+        return;
+    }
     const swl_gemm_path *path = active_path();
     gemm_plan plan = {
         .path = path, .c = c, .ldc = ldc, .a = a, .b = b, .bias = bias, .mode = mode,
@@ -701,7 +730,7 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
         float *own = thread_buffers + per_thread * (size_t)omp_get_thread_num();
         if (shared_b) gemm_shared_b(&plan, buffers, own);
         else if (column_strips) gemm_column_strips(&plan, own + a_floats, own);
-        else gemm_tiles(&plan, whole_a, whole_b, own, own + a_floats, runs);
+        else gemm_tiles(&plan, whole_a, own, own + a_floats, runs);
     }
     free(runs);
     release_pack_buffers(buffers, cached);

@@ -66,6 +66,10 @@ typedef enum {
     SWL_GEMM_B_IN_PLACE_ALLOWED = 1,
 } swl_gemm_b_in_place;
 void swl_gemm_set_b_in_place(swl_gemm_b_in_place policy);
+/// For the tests: with on ≠ 0, every output tile of the packed GEMM's tile path starts in the first
+/// thread's run, so every other thread computes only tiles it takes from there (work stealing);
+/// 0, the default, gives each thread a contiguous run. The same bits either way.
+void swl_gemm_set_first_thread_takes_all_tiles(int on);
 void swl_linear_forward_reference(float *out, const float *x, const float *weight,
                                   const float *bias, int N, int C, int OC);
 void swl_linear_backward_reference(float *dx, float *dweight, float *dbias, const float *dout,

@@ -285,11 +285,11 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
         }
     }
 
-    /// Tiles are handed out by work stealing (gemm_tiles): on four threads over two cores the
-    /// runs finish unevenly and threads take each other's tiles. Every tile must still be
-    /// computed once, by one thread, the same way: x·Wᵀ, dout·W and doutᵀ·x (both accumulating,
-    /// where a tile computed twice would be added twice) bit for bit what one thread computes,
-    /// five times over.
+    /// Tiles are handed out by work stealing (gemm_tiles). Every tile must still be computed once,
+    /// by one thread, the same way: x·Wᵀ, dout·W and doutᵀ·x (both accumulating, where a tile
+    /// computed twice would be added twice; all three on the tile path) bit for bit what one thread
+    /// computes, on four threads over two cores (runs finishing unevenly) and with every tile
+    /// starting in the first thread's run (every other thread's tiles taken from it), five times.
     @Test func stolenTilesGiveTheOneThreadBits() throws {
         let p = LinearProblem(N: 520, C: 328, OC: 700, seed: 67)
         for isa in InstructionSet.supported {
@@ -300,12 +300,24 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
                 }
             }
             let one = try products(threads: 1)
-            for _ in 0..<5 {
-                for (index, (four, single)) in zip(try products(threads: 4), one).enumerated() {
-                    expectBitwiseEqual(four, single, "linear \(p.label) product \(index) on \(isa.rawValue), 4 vs 1 threads")
+            for allOnFirstThread in [false, true] {
+                swl_gemm_set_first_thread_takes_all_tiles(allOnFirstThread ? 1 : 0)
+                defer { swl_gemm_set_first_thread_takes_all_tiles(0) }
+                for _ in 0..<5 {
+                    for (index, (four, single)) in zip(try products(threads: 4), one).enumerated() {
+                        expectBitwiseEqual(four, single, "linear \(p.label) product \(index) on \(isa.rawValue), 4 vs 1 threads, all tiles on the first: \(allOnFirstThread)")
+                    }
                 }
             }
         }
+    }
+
+    /// An empty sum (no inputs, C = 0, through the packed GEMM): the forward is the bias on
+    /// every row.
+    @Test func emptyInnerDimensionGivesTheBias() throws {
+        let p = LinearProblem(N: 9, C: 0, OC: 50, seed: 68)
+        let expected = (0..<p.N).flatMap { _ in p.bias }
+        expectBitwiseEqual(p.forward(.fast), expected, "linear \(p.label) forward with C = 0")
     }
 
     /// A weight too big to stay cached, with the input packed whole: the forward packs each column
