@@ -28,9 +28,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gemm.h"
+#include "gemm_tile_runs.h"
 
 static const swl_gemm_path *active_path(void) {
     switch (swl_isa_active()) {
@@ -306,55 +306,6 @@ static int first_thread_takes_all_tiles(void) {
     return __atomic_load_n(&all_tiles_on_first_thread, __ATOMIC_RELAXED);
 }
 
-// A thread's run of macro tiles, [front, end), in one word so that the owner taking its front and
-// another thread taking its end never both get the same tile. One cache line each.
-typedef struct {
-    _Alignas(64) uint64_t front_and_end;  // front in the low 32 bits, end in the high 32
-} tile_run;
-
-static uint64_t pack_run(uint32_t front, uint32_t end) { return (uint64_t)end << 32 | front; }
-
-// The front tile of this thread's own run, taken from it; -1 when the run is empty.
-static int take_front(tile_run *run) {
-    uint64_t seen = __atomic_load_n(&run->front_and_end, __ATOMIC_ACQUIRE);
-    for (;;) {
-        const uint32_t front = (uint32_t)seen, end = (uint32_t)(seen >> 32);
-        if (front >= end) return -1;
-        if (__atomic_compare_exchange_n(&run->front_and_end, &seen, pack_run(front + 1, end), 0,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            return (int)front;
-    }
-}
-
-// The front tile of this thread's run without taking it (what to fetch ahead for); -1 if empty.
-static int peek_front(tile_run *run) {
-    const uint64_t seen = __atomic_load_n(&run->front_and_end, __ATOMIC_ACQUIRE);
-    return (uint32_t)seen < (uint32_t)(seen >> 32) ? (int)(uint32_t)seen : -1;
-}
-
-// The last tile of the run with the most tiles left, taken from it; -1 when every run is empty.
-static int take_from_longest(tile_run *runs, int threads) {
-    for (;;) {
-        int victim = -1;
-        uint32_t most = 0;
-        uint64_t seen = 0;
-        for (int t = 0; t < threads; t++) {
-            const uint64_t run = __atomic_load_n(&runs[t].front_and_end, __ATOMIC_ACQUIRE);
-            const uint32_t front = (uint32_t)run, end = (uint32_t)(run >> 32);
-            if (end > front && end - front > most) {
-                most = end - front;
-                victim = t;
-                seen = run;
-            }
-        }
-        if (victim < 0) return -1;
-        const uint32_t front = (uint32_t)seen, end = (uint32_t)(seen >> 32);
-        if (__atomic_compare_exchange_n(&runs[victim].front_and_end, &seen, pack_run(front, end - 1), 0,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            return (int)(end - 1);
-    }
-}
-
 // Every macro tile of C; first the whole operand (A or B: the tile path always has one) packed by
 // all the threads. ap and bp are this thread's buffers, runs one tile_run per thread of the
 // region. Runs inside the parallel region.
@@ -628,28 +579,12 @@ enum { FETCH_C_FLOATS = 1 << 18 };  // floats (1 MiB)
 // The shared B block of gemm_shared_b stays in a core's L2 (1–2 MiB) beside C's rows.
 enum { SHARED_B_BLOCK_LIMIT = 3 << 16 };  // floats (768 KiB)
 
-// Bytes of one core's L2 cache, as the C library reports it (glibc reads CPUID); 1 MiB where it
-// cannot tell.
-static size_t l2_cache_bytes(void) {
-    static size_t bytes;  // 0 until first asked
-    size_t known = __atomic_load_n(&bytes, __ATOMIC_RELAXED);
-    if (known == 0) {
-        long reported = -1;
-#ifdef _SC_LEVEL2_CACHE_SIZE
-        reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-        known = reported > 0 ? (size_t)reported : (size_t)1 << 20;
-        __atomic_store_n(&bytes, known, __ATOMIC_RELAXED);
-    }
-    return known;
-}
-
 // Whether a B block kept for all of K (`floats`) fits in half of a core's L2, beside the A block
 // and C tile the thread works on. The layers' x·Wᵀ at 1,024 rows keeps 192 columns × 768 = 576 KiB:
 // on Zen 5 (1 MiB L2) reading that back measured slower than packing it again, on an Intel Xeon
 // (model 207, 2 MiB L2) packing took 7.4–8.1% of the product's time and 3.4–3.5% kept (rdtsc
 // around the phases, 768→2304 and 768→3072 on 1 thread).
-static int kept_b_fits_l2(size_t floats) { return sizeof(float) * floats <= l2_cache_bytes() / 2; }
+static int kept_b_fits_l2(size_t floats) { return sizeof(float) * floats <= swl_l2_cache_bytes() / 2; }
 
 void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const float *bias,
               swl_gemm_mode mode, int M, int N, int K) {
@@ -716,14 +651,16 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
                             : plan.keep_b ? round_up_size((size_t)plan.nc * K, 16)
                                           : (size_t)round_up(plan.nc * plan.kc, 16);
     const size_t per_thread = a_floats + b_floats;
-    const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads;
+    // The tile path's runs (one 64-byte line, 16 floats, a thread) come last.
+    const size_t runs_floats = shared_b || column_strips ? 0 : 16 * (size_t)threads;
+    const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads + runs_floats;
     int cached;
     float *buffers = acquire_pack_buffers(total, &cached);
     if (whole_a) plan.a_packed = buffers;
     if (whole_b) plan.b_packed = buffers;
     float *thread_buffers = buffers + round_up_size(whole, 16);
-    tile_run *runs = shared_b || column_strips ? NULL : aligned_alloc(64, sizeof(tile_run) * (size_t)threads);
-    if (!shared_b && !column_strips && runs == NULL) abort();  // a few cache lines
+    // Every piece is a multiple of 16 floats from a 64-byte aligned start, so the runs are aligned.
+    tile_run *runs = (tile_run *)(thread_buffers + per_thread * (size_t)threads);
 
 #pragma omp parallel num_threads(threads)
     {
@@ -732,6 +669,5 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
         else if (column_strips) gemm_column_strips(&plan, own + a_floats, own);
         else gemm_tiles(&plan, whole_a, own, own + a_floats, runs);
     }
-    free(runs);
     release_pack_buffers(buffers, cached);
 }

@@ -4,6 +4,7 @@
 #define SWIFTLET_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "SwiftletKernels.h"
 
@@ -36,6 +37,9 @@ static inline void omp_set_num_threads(int n) { (void)n; }
 /// 1 on an AMD CPU (CPUID's vendor string), else 0: for tuning choices measured to go opposite
 /// ways on AMD's and Intel's cores (never for results).
 int swl_cpu_is_amd(void);
+/// Bytes of one core's L2 cache as the C library reports it (glibc reads CPUID); 1 MiB where it
+/// cannot tell. For cache blocking only (never for results).
+size_t swl_l2_cache_bytes(void);
 
 #define SWL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SWL_MAX(a, b) ((a) > (b) ? (a) : (b))

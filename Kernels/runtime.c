@@ -1,6 +1,8 @@
-// Run-time choices: which ISA path the kernels take, and how many threads they use.
+// Run-time choices and facts: which ISA path the kernels take, how many threads they use, and
+// what the CPU is (vendor, L2 size) for tuning choices that depend on it.
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -88,6 +90,20 @@ int swl_cpu_is_amd(void) {
 #else
     return 0;
 #endif
+}
+
+size_t swl_l2_cache_bytes(void) {
+    static size_t bytes;  // 0 until first asked
+    size_t known = __atomic_load_n(&bytes, __ATOMIC_RELAXED);
+    if (known == 0) {
+        long reported = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        known = reported > 0 ? (size_t)reported : (size_t)1 << 20;
+        __atomic_store_n(&bytes, known, __ATOMIC_RELAXED);
+    }
+    return known;
 }
 
 int swl_openmp_enabled(void) {
