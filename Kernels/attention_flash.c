@@ -8,12 +8,13 @@
 // the queries of a query tile (forward, dq pass) or the keys of a key tile (dk/dv pass), so the
 // online softmax is plain lane-wise vector code and any head size works without tails.
 //
-// Forward, one task per (b,h,query tile), key tiles 0…diagonal (tiles above it are skipped):
+// Forward, one task per (b,h, group of query tiles), key tiles 0…diagonal (tiles above it are
+// skipped), each key tile used by every query tile of the group it is visible to:
 //     St = K·Qᵀ (keys × queries), m/l running max/sum per query lane, Pt = exp(scale·St − m),
 //     Ot = Ot·exp(m_old − m_new) + Vᵀ·Pt, out = Otᵀ / l, lse = m + log l.
 // Backward (FlashAttention-2 with the probabilities recomputed from lse), in two passes so that
 // every gradient element is summed by one task in a fixed order, whatever the thread count:
-//     dk/dv pass, one task per (b,h,key tile), query tiles diagonal…last:
+//     dk/dv pass, one task per (b,h, group of key tiles), query tiles diagonal…last:
 //         P = exp(scale·Q·Kᵀ − lse), dP = dO·Vᵀ, dS = P∘(dP − D), dVᵀ += dOᵀ·P, dKᵀ += Qᵀ·dS
 //     dq pass, one task per (b,h,query tile), key tiles 0…diagonal:
 //         the same P and dS transposed, dQᵀ += Kᵀ·dSᵀ
@@ -26,8 +27,10 @@
 // probabilities, so flash and the materialized path drop the same entries. The forward sums
 // l over the undropped probabilities and multiplies Pt by z before Vᵀ·Pt; the backward uses z·P
 // for dV and dS = P∘(z∘dP − D). D_i = dout_i·out_i still holds, since out already has z in it.
-// Scratch is one block per thread, allocated once per call: O(64·hs + 64²) floats, plus the
-// per-head dQᵀ (T·hs) in whole-head mode.
+// Grouping tiles changes who reads a K, V, Q or dO tile, never how a sum runs: every query tile
+// and every key tile is summed over the other side's tiles in the same order as alone.
+// Scratch is one block per thread, allocated once per call: O(group·64·hs + 64²) floats, plus
+// the per-head dQᵀ (T·hs) in whole-head mode.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,8 @@
 
 #if SWL_HAS_X86
 #include <immintrin.h>
+
+#include "gemm_transpose.h"
 #endif
 
 #define TILE 64
@@ -46,31 +51,50 @@ typedef struct {
     float *out, *lse, *dq, *dk, *dv;                              // outputs
     const float *q, *k, *v, *dout, *saved_out, *saved_lse;        // inputs
     int BH, T, hs, tiles;
+    int forward_group;  // query tiles per forward task
     float scale;
     float dropout, keep_scale;  // dropout probability (0: none) and 1/(1−dropout)
     dropout_key key;
 } flash_problem;
 
-/// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned.
+/// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned. With
+/// `accumulate` and a non-NULL `lane_scale` (64 values), C is first multiplied lane by lane by it
+/// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as a pass over C before.
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                               int M, int K, int accumulate);
+                               int M, int K, int accumulate, const float *lane_scale);
 
 // Scratch per thread, in floats; every piece is a whole number of 64-byte lines.
-static size_t forward_scratch_floats(int hs) {
+// Query tiles per forward task (forward_group), and key tiles per dk/dv task: a group shares
+// every tile of the other side that it reads (see forward_task). On an Intel Xeon (model 207, 1
+// thread, T=4096) forward groups of 4 and 8 took 220 and 211 ms against 250–270 alone; dk/dv
+// groups of 4 and 8 measured the same.
+enum { MAX_FORWARD_GROUP = 8, BACKWARD_GROUP = 4 };
+
+static size_t forward_tile_floats(int hs) {
     return 2 * (size_t)hs * TILE + TILE * TILE + 4 * TILE;  // Qᵀ, Oᵀ, Sᵀ, m, l, alpha, max
 }
 static size_t backward_scratch_floats(int hs) {
-    return 4 * (size_t)hs * TILE + 3 * TILE * TILE + 2 * TILE;  // largest of the two passes
+    // dk/dv pass: Kᵀ, Vᵀ, dKᵀ, dVᵀ per key tile, S, dP, dSᵀ, delta (more than the dq pass's)
+    return BACKWARD_GROUP * 4 * (size_t)hs * TILE + 3 * TILE * TILE + 2 * TILE;
+}
+
+// The largest forward group (up to MAX_FORWARD_GROUP) that still leaves every thread 4 tasks to
+// balance. It decides who computes a query tile, never how: the bits do not depend on it.
+static int forward_group(int heads, int tiles, int threads) {
+    int group = MAX_FORWARD_GROUP;
+    while (group > 1 && (long long)heads * ((tiles + group - 1) / group) < 4LL * threads) group /= 2;
+    return group;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tile updates, one per ISA path.
 
 static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                                 int M, int K, int accumulate) {
+                                 int M, int K, int accumulate, const float *lane_scale) {
     for (int m = 0; m < M; m++) {
         float acc[TILE];
-        for (int x = 0; x < TILE; x++) acc[x] = accumulate ? C[m * TILE + x] : 0.0f;
+        for (int x = 0; x < TILE; x++)
+            acc[x] = !accumulate ? 0.0f : lane_scale != NULL ? C[m * TILE + x] * lane_scale[x] : C[m * TILE + x];
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float am = a[(size_t)k * sk];
@@ -84,14 +108,18 @@ static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk,
 #if SWL_HAS_X86
 // 4 rows × 64 lanes = 16 zmm accumulators; each k loads 4 vectors and broadcasts 4 scalars.
 SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_t sm, size_t sk,
-                                                 const float *Bt, int M, int K, int accumulate) {
+                                                 const float *Bt, int M, int K, int accumulate,
+                                                 const float *lane_scale) {
+    __m512 scale[4];  // read only when lane_scale is not NULL
+    for (int x = 0; x < 4; x++) scale[x] = lane_scale != NULL ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
     int m = 0;
     for (; m + 4 <= M; m += 4) {
         __m512 acc[4][4];
         for (int g = 0; g < 4; g++)
             for (int x = 0; x < 4; x++)
-                acc[g][x] = accumulate ? _mm512_load_ps(C + (m + g) * TILE + 16 * x)
-                                       : _mm512_setzero_ps();
+                acc[g][x] = !accumulate ? _mm512_setzero_ps()
+                            : lane_scale != NULL ? _mm512_mul_ps(_mm512_load_ps(C + (m + g) * TILE + 16 * x), scale[x])
+                                                 : _mm512_load_ps(C + (m + g) * TILE + 16 * x);
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -112,7 +140,9 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
     for (; m < M; m++) {
         __m512 acc[4];
         for (int x = 0; x < 4; x++)
-            acc[x] = accumulate ? _mm512_load_ps(C + m * TILE + 16 * x) : _mm512_setzero_ps();
+            acc[x] = !accumulate ? _mm512_setzero_ps()
+                     : lane_scale != NULL ? _mm512_mul_ps(_mm512_load_ps(C + m * TILE + 16 * x), scale[x])
+                                          : _mm512_load_ps(C + m * TILE + 16 * x);
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -125,7 +155,8 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
 
 // 2 rows × 32 lanes = 8 ymm accumulators, over the two 32-lane halves of the tile.
 SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm, size_t sk,
-                                             const float *Bt, int M, int K, int accumulate) {
+                                             const float *Bt, int M, int K, int accumulate,
+                                             const float *lane_scale) {
     int m = 0;
     for (; m + 2 <= M; m += 2) {
         for (int half = 0; half < 2; half++) {
@@ -133,8 +164,10 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
             __m256 acc[2][4];
             for (int g = 0; g < 2; g++)
                 for (int x = 0; x < 4; x++)
-                    acc[g][x] = accumulate ? _mm256_load_ps(C + (m + g) * TILE + lane0 + 8 * x)
-                                           : _mm256_setzero_ps();
+                    acc[g][x] = !accumulate ? _mm256_setzero_ps()
+                                : lane_scale != NULL ? _mm256_mul_ps(_mm256_load_ps(C + (m + g) * TILE + lane0 + 8 * x),
+                                                                     _mm256_loadu_ps(lane_scale + lane0 + 8 * x))
+                                                     : _mm256_load_ps(C + (m + g) * TILE + lane0 + 8 * x);
             const float *a = A + (size_t)m * sm;
             for (int k = 0; k < K; k++) {
                 const float *b = Bt + (size_t)k * TILE + lane0;
@@ -157,7 +190,9 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
     for (; m < M; m++) {
         __m256 acc[8];
         for (int x = 0; x < 8; x++)
-            acc[x] = accumulate ? _mm256_load_ps(C + m * TILE + 8 * x) : _mm256_setzero_ps();
+            acc[x] = !accumulate ? _mm256_setzero_ps()
+                     : lane_scale != NULL ? _mm256_mul_ps(_mm256_load_ps(C + m * TILE + 8 * x), _mm256_loadu_ps(lane_scale + 8 * x))
+                                          : _mm256_load_ps(C + m * TILE + 8 * x);
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -166,6 +201,29 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
         }
         for (int x = 0; x < 8; x++) _mm256_store_ps(C + m * TILE + 8 * x, acc[x]);
     }
+}
+#endif
+
+// dst (64,64) = the first `rows` rows of src (64,64) transposed: dst[c·64 + r] = src[r·64 + c] for
+// c < cols, with lanes r ≥ rows zero.
+typedef void (*tile_transpose_fn)(float *dst, const float *src, int rows, int cols);
+
+static void tile_transpose_portable(float *dst, const float *src, int rows, int cols) {
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < rows ? src[r * TILE + c] : 0.0f;
+}
+
+#if SWL_HAS_X86
+// 8×8 blocks with AVX: against the scalar loop, the 1-thread forward+backward at T=4096 took 715–728
+// instead of 757 ms (Intel Xeon, model 207).
+SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, int rows, int cols) {
+    int r = 0;
+    for (; r + 8 <= rows; r += 8) swl_transpose8_avx(dst + r, TILE, src + (size_t)r * TILE, TILE, cols);
+    for (int c = 0; c < cols; c++)
+        for (int x = r; x < TILE; x++) dst[c * TILE + x] = x < rows ? src[x * TILE + c] : 0.0f;
+}
+SWL_TARGET_AVX512 static void tile_transpose_avx512(float *dst, const float *src, int rows, int cols) {
+    tile_transpose_avx2(dst, src, rows, cols);
 }
 #endif
 
@@ -216,16 +274,16 @@ SWL_ALWAYS_INLINE size_t probability_index(const flash_problem *p, int head, int
 }
 
 // One key tile of the forward online softmax. st (nc,64) holds q·k per (key, query lane) and
-// becomes the unnormalized probabilities; m, l are the running max and sum per lane; ot (hs,64)
-// is rescaled by exp(m_old − m_new).
-SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *ot, float *m, float *l,
-                                           float *alpha, float *tile_max, int nc, int hs,
-                                           int limit, float scale) {
+// becomes the unnormalized probabilities; m, l are the running max and sum per lane; alpha gets
+// exp(m_old − m_new), by which the caller's Ot update rescales Oᵀ. With `masked` 0 every key of
+// the tile is visible to every lane (a tile below the diagonal) and no lane is tested.
+SWL_ALWAYS_INLINE void online_softmax_lanes(float *st, float *m, float *l, float *alpha, float *tile_max,
+                                            int nc, int limit, float scale, int masked) {
     for (int r = 0; r < TILE; r++) tile_max[r] = -INFINITY;
     for (int c = 0; c < nc; c++) {
         const float *row = st + (size_t)c * TILE;
         for (int r = 0; r < TILE; r++) {
-            float s = visible(c, r, limit) ? scale * row[r] : -INFINITY;
+            float s = !masked || visible(c, r, limit) ? scale * row[r] : -INFINITY;
             tile_max[r] = s > tile_max[r] ? s : tile_max[r];
         }
     }
@@ -239,15 +297,21 @@ SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *ot, float *m, float
     for (int c = 0; c < nc; c++) {
         float *row = st + (size_t)c * TILE;
         for (int r = 0; r < TILE; r++) {
-            float p = visible(c, r, limit) ? swl_exp(scale * row[r] - m[r]) : 0.0f;
+            float p = !masked || visible(c, r, limit) ? swl_exp(scale * row[r] - m[r]) : 0.0f;
             row[r] = p;
             l[r] += p;
         }
     }
-    for (int d = 0; d < hs; d++) {
-        float *lane = ot + (size_t)d * TILE;
-        for (int r = 0; r < TILE; r++) lane[r] *= alpha[r];
-    }
+}
+
+// The step for a key tile at offset limit = i0 − j0 from the query tile. Below the diagonal
+// (limit ≥ 63) the lanes go untested; that, and folding the rescaling of Oᵀ into the Ot update
+// instead of a pass of its own, cut this step from 4,800–4,900 to 3,100–3,500 TSC cycles a tile
+// and the 1-thread forward at T=4096 from 250–270 to 227–230 ms (Intel Xeon, model 207; rdtsc).
+SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *m, float *l, float *alpha, float *tile_max,
+                                           int nc, int limit, float scale) {
+    if (limit >= TILE - 1) online_softmax_lanes(st, m, l, alpha, tile_max, nc, limit, scale, 0);
+    else online_softmax_lanes(st, m, l, alpha, tile_max, nc, limit, scale, 1);
 }
 
 // Pt (nc,64) ∘= z, lanes are the queries i0…i0+63 (lanes past T are discarded later).
@@ -288,102 +352,156 @@ SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_ro
 // ---------------------------------------------------------------------------------------------
 // Tasks. Each writes a disjoint part of the outputs, summing in a fixed order.
 
-// Forward for query tile `tile` of head `head`.
-SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int head, int tile,
-                                    tile_update_fn update) {
+// One query tile's running state in the forward: Qᵀ, Oᵀ, the scores Sᵀ of the current key tile,
+// and the per-lane max, sum, rescale factor and tile max of the online softmax.
+typedef struct {
+    float *qt, *ot, *st, *m, *l, *alpha, *tile_max;
+    int i0, nr;
+} query_tile_state;
+
+static query_tile_state query_tile_state_in(float *scratch, int hs, int i0, int T) {
+    query_tile_state q = {.qt = scratch, .i0 = i0, .nr = SWL_MIN(TILE, T - i0)};
+    q.ot = q.qt + (size_t)hs * TILE;
+    q.st = q.ot + (size_t)hs * TILE;
+    q.m = q.st + TILE * TILE;
+    q.l = q.m + TILE;
+    q.alpha = q.l + TILE;
+    q.tile_max = q.alpha + TILE;
+    return q;
+}
+
+// Forward for query tiles first…last of head `head` (at most MAX_FORWARD_GROUP of them, each with
+// its own scratch). Every key tile is read from memory once for the whole group, then used by each
+// query tile it is visible to: the K and V tiles come from L3, and reading them once per query
+// tile left the tile products waiting on them. Each query tile is summed over its key tiles in
+// order, exactly as alone.
+SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int head, int first,
+                                    int last, tile_update_fn update) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
-    const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
     const size_t head_offset = (size_t)head * T * hs;
     const float *k = p->k + head_offset, *v = p->v + head_offset;
-    float *qt = scratch, *ot = qt + (size_t)hs * TILE, *st = ot + (size_t)hs * TILE;
-    float *m = st + TILE * TILE, *l = m + TILE, *alpha = l + TILE, *tile_max = alpha + TILE;
-
-    transpose_rows(qt, p->q + head_offset + (size_t)i0 * hs, nr, hs);
-    for (size_t x = 0; x < (size_t)hs * TILE; x++) ot[x] = 0.0f;
-    for (int r = 0; r < TILE; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
-
-    for (int key_tile = 0; key_tile <= tile; key_tile++) {
-        const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0);
-        update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0);  // St = K·Qᵀ
-        online_softmax_step(st, ot, m, l, alpha, tile_max, nc, hs, i0 - j0, p->scale);
-        if (p->dropout > 0.0f) drop_query_lanes(p, st, z, head, i0, j0, nc);  // after l: it sums P
-        update(ot, v + (size_t)j0 * hs, 1, (size_t)hs, st, hs, nc, 1);  // Ot += Vᵀ·Pt
+    query_tile_state group[MAX_FORWARD_GROUP];
+    const int count = last - first + 1;
+    for (int g = 0; g < count; g++) {
+        query_tile_state *q = &group[g];
+        *q = query_tile_state_in(scratch + (size_t)g * forward_tile_floats(hs), hs, (first + g) * TILE, T);
+        transpose_rows(q->qt, p->q + head_offset + (size_t)q->i0 * hs, q->nr, hs);
+        for (size_t x = 0; x < (size_t)hs * TILE; x++) q->ot[x] = 0.0f;
+        for (int r = 0; r < TILE; r++) { q->m[r] = -INFINITY; q->l[r] = 0.0f; }
     }
 
-    float *out = p->out + head_offset + (size_t)i0 * hs;
-    float *lse = p->lse + (size_t)head * T + i0;
-    for (int r = 0; r < nr; r++) {
-        const float inverse = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;  // no visible key: zeros
-        lse[r] = l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
-        for (int d = 0; d < hs; d++) out[(size_t)r * hs + d] = ot[(size_t)d * TILE + r] * inverse;
+    for (int key_tile = 0; key_tile <= last; key_tile++) {
+        const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0);
+        for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {  // the tiles this key tile is visible to
+            query_tile_state *q = &group[g];
+            update(q->st, k + (size_t)j0 * hs, (size_t)hs, 1, q->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
+            online_softmax_step(q->st, q->m, q->l, q->alpha, q->tile_max, nc, q->i0 - j0, p->scale);
+            if (p->dropout > 0.0f) drop_query_lanes(p, q->st, z, head, q->i0, j0, nc);  // after l: it sums P
+            update(q->ot, v + (size_t)j0 * hs, 1, (size_t)hs, q->st, hs, nc, 1, q->alpha);  // Ot = Ot∘alpha + Vᵀ·Pt
+        }
+    }
+
+    for (int g = 0; g < count; g++) {
+        const query_tile_state *q = &group[g];
+        float *out = p->out + head_offset + (size_t)q->i0 * hs;
+        float *lse = p->lse + (size_t)head * T + q->i0;
+        for (int r = 0; r < q->nr; r++) {
+            const float inverse = q->l[r] > 0.0f ? 1.0f / q->l[r] : 0.0f;  // no visible key: zeros
+            lse[r] = q->l[r] > 0.0f ? q->m[r] + logf(q->l[r]) : -INFINITY;
+            for (int d = 0; d < hs; d++) out[(size_t)r * hs + d] = q->ot[(size_t)d * TILE + r] * inverse;
+        }
     }
 }
 
-// dk and dv for key tile `tile` of head `head`; lanes are keys. With `dqt_head` (tiles × (hs,64),
-// the whole head's dQᵀ) it also adds this key tile's dq terms there, transposing dS to dSᵀ: the
-// same products, in the same order, as backward_q_task.
-SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int tile,
-                                        tile_update_fn update, float *dqt_head) {
+// One key tile's state in the dk/dv pass: Kᵀ, Vᵀ and the dKᵀ, dVᵀ sums.
+typedef struct {
+    float *kt, *vt, *dkt, *dvt;
+    int j0, nc;
+} key_tile_state;
+
+// dk and dv for key tiles first…last of head `head` (at most BACKWARD_GROUP); lanes are keys.
+// Each query tile's q, dout, out and lse are read once for the whole group, then used by every
+// key tile visible to it (see forward_task). With `dqt_head` (tiles × (hs,64), the whole head's
+// dQᵀ) it also adds these key tiles' dq terms there, transposing dS to dSᵀ: the same products, in
+// the same order (key tiles ascending for every query tile), as backward_q_task.
+SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
+                                        int last, tile_update_fn update, tile_transpose_fn transpose,
+                                        float *dqt_head) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
-    const int j0 = tile * TILE, nc = SWL_MIN(TILE, T - j0);
     const size_t head_offset = (size_t)head * T * hs;
     const size_t tile_floats = (size_t)hs * TILE;
-    float *kt = scratch, *vt = kt + tile_floats, *dkt = vt + tile_floats, *dvt = dkt + tile_floats;
-    float *s = dvt + tile_floats, *dp = s + TILE * TILE, *dst = dp + TILE * TILE;
+    key_tile_state group[BACKWARD_GROUP];
+    const int count = last - first + 1;
+    for (int g = 0; g < count; g++) {
+        key_tile_state *key = &group[g];
+        key->kt = scratch + (size_t)g * 4 * tile_floats;
+        key->vt = key->kt + tile_floats;
+        key->dkt = key->vt + tile_floats;
+        key->dvt = key->dkt + tile_floats;
+        key->j0 = (first + g) * TILE;
+        key->nc = SWL_MIN(TILE, T - key->j0);
+        transpose_rows(key->kt, p->k + head_offset + (size_t)key->j0 * hs, key->nc, hs);
+        transpose_rows(key->vt, p->v + head_offset + (size_t)key->j0 * hs, key->nc, hs);
+        for (size_t x = 0; x < tile_floats; x++) { key->dkt[x] = 0.0f; key->dvt[x] = 0.0f; }
+    }
+    float *s = scratch + (size_t)BACKWARD_GROUP * 4 * tile_floats, *dp = s + TILE * TILE, *dst = dp + TILE * TILE;
     float *delta = dst + TILE * TILE;
-    const float *k_tile = p->k + head_offset + (size_t)j0 * hs;
 
-    transpose_rows(kt, p->k + head_offset + (size_t)j0 * hs, nc, hs);
-    transpose_rows(vt, p->v + head_offset + (size_t)j0 * hs, nc, hs);
-    for (size_t x = 0; x < tile_floats; x++) { dkt[x] = 0.0f; dvt[x] = 0.0f; }
-
-    for (int query_tile = tile; query_tile < p->tiles; query_tile++) {
-        const int i0 = query_tile * TILE, nr = SWL_MIN(TILE, T - i0), limit = i0 - j0;
+    for (int query_tile = first; query_tile < p->tiles; query_tile++) {
+        const int i0 = query_tile * TILE, nr = SWL_MIN(TILE, T - i0);
         const size_t rows = head_offset + (size_t)i0 * hs;
         const float *q = p->q + rows, *dout = p->dout + rows, *out = p->saved_out + rows;
         const float *lse = p->saved_lse + (size_t)head * T + i0;
         for (int r = 0; r < nr; r++)
             delta[r] = swl_dot(dout + (size_t)r * hs, out + (size_t)r * hs, hs);
-        update(s, q, (size_t)hs, 1, kt, nr, hs, 0);      // S = Q·Kᵀ
-        update(dp, dout, (size_t)hs, 1, vt, nr, hs, 0);  // dP = dO·Vᵀ
-        for (int r = 0; r < nr; r++) {
-            float *s_row = s + (size_t)r * TILE, *dp_row = dp + (size_t)r * TILE;
-            if (p->dropout > 0.0f) {
-                dropout_factors(p, z, probability_index(p, head, i0 + r, j0), 1);
-                key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, z);
-            } else {
-                key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
+        for (int g = 0; g < count && first + g <= query_tile; g++) {
+            const key_tile_state *key = &group[g];
+            const int j0 = key->j0, nc = key->nc, limit = i0 - j0;
+            update(s, q, (size_t)hs, 1, key->kt, nr, hs, 0, NULL);      // S = Q·Kᵀ
+            update(dp, dout, (size_t)hs, 1, key->vt, nr, hs, 0, NULL);  // dP = dO·Vᵀ
+            for (int r = 0; r < nr; r++) {
+                float *s_row = s + (size_t)r * TILE, *dp_row = dp + (size_t)r * TILE;
+                if (p->dropout > 0.0f) {
+                    dropout_factors(p, z, probability_index(p, head, i0 + r, j0), 1);
+                    key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, z);
+                } else {
+                    key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
+                }
             }
-        }
-        update(dvt, dout, 1, (size_t)hs, s, hs, nr, 1);  // dVᵀ += dOᵀ·(z∘P)
-        update(dkt, q, 1, (size_t)hs, dp, hs, nr, 1);    // dKᵀ += Qᵀ·dS
-        if (dqt_head != NULL) {
-            for (int c = 0; c < nc; c++)
-                for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < nr ? dp[r * TILE + c] : 0.0f;
-            update(dqt_head + (size_t)query_tile * tile_floats, k_tile, 1, (size_t)hs, dst, hs, nc, 1);
+            update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL);  // dVᵀ += dOᵀ·(z∘P)
+            update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL);    // dKᵀ += Qᵀ·dS
+            if (dqt_head != NULL) {
+                transpose(dst, dp, nr, nc);  // dSᵀ, query lanes past nr zero
+                update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs, 1,
+                       (size_t)hs, dst, hs, nc, 1, NULL);
+            }
         }
     }
 
-    float *dk = p->dk + head_offset + (size_t)j0 * hs, *dv = p->dv + head_offset + (size_t)j0 * hs;
-    for (int c = 0; c < nc; c++)
-        for (int d = 0; d < hs; d++) {
-            dk[(size_t)c * hs + d] += p->scale * dkt[(size_t)d * TILE + c];
-            dv[(size_t)c * hs + d] += dvt[(size_t)d * TILE + c];
-        }
+    for (int g = 0; g < count; g++) {
+        const key_tile_state *key = &group[g];
+        float *dk = p->dk + head_offset + (size_t)key->j0 * hs, *dv = p->dv + head_offset + (size_t)key->j0 * hs;
+        for (int c = 0; c < key->nc; c++)
+            for (int d = 0; d < hs; d++) {
+                dk[(size_t)c * hs + d] += p->scale * key->dkt[(size_t)d * TILE + c];
+                dv[(size_t)c * hs + d] += key->dvt[(size_t)d * TILE + c];
+            }
+    }
 }
 
 // All of dq, dk, dv for head `head` (FlashAttention-2 order: key tiles outer, query tiles inner).
 SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch, int head,
-                                          int unused, tile_update_fn update) {
+                                          int unused, tile_update_fn update, tile_transpose_fn transpose) {
     (void)unused;
     const int T = p->T, hs = p->hs;
     const size_t tile_floats = (size_t)hs * TILE;
     float *dqt_head = scratch + backward_scratch_floats(hs);
     for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dqt_head[x] = 0.0f;
-    for (int tile = 0; tile < p->tiles; tile++)
-        backward_kv_task(p, scratch, head, tile, update, dqt_head);
+    for (int tile = 0; tile < p->tiles; tile += BACKWARD_GROUP)
+        backward_kv_task(p, scratch, head, tile, SWL_MIN(p->tiles, tile + BACKWARD_GROUP) - 1, update, transpose,
+                         dqt_head);
     float *dq = p->dq + (size_t)head * T * hs;
     for (int tile = 0; tile < p->tiles; tile++) {
         const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
@@ -418,8 +536,8 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
 
     for (int key_tile = 0; key_tile <= tile; key_tile++) {
         const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0), limit = i0 - j0;
-        update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0);   // St = K·Qᵀ
-        update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0); // dPt = V·dOᵀ
+        update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0, NULL);   // St = K·Qᵀ
+        update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0, NULL); // dPt = V·dOᵀ
         for (int c = 0; c < nc; c++) {
             const float *s_row = st + (size_t)c * TILE;
             float *dp_row = dpt + (size_t)c * TILE;
@@ -430,7 +548,7 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
                 query_lanes_row(p, s_row, dp_row, lse, delta, c, limit, NULL);
             }
         }
-        update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1);  // dQᵀ += Kᵀ·dSᵀ
+        update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1, NULL);  // dQᵀ += Kᵀ·dSᵀ
     }
 
     float *dq = p->dq + rows;
@@ -445,15 +563,19 @@ typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int ti
 
 #define FLASH_PATH(suffix, target)                                                              \
     target static void forward_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
-        forward_task(p, s, h, t, tile_update_##suffix);                                         \
+        const int first = t * p->forward_group;                                                 \
+        forward_task(p, s, h, first, SWL_MIN(p->tiles, first + p->forward_group) - 1,          \
+                     tile_update_##suffix);                                                     \
     }                                                                                           \
     target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h,       \
                                                  int t) {                                       \
-        backward_kv_task(p, s, h, t, tile_update_##suffix, NULL);                               \
+        const int first = t * BACKWARD_GROUP;                                                   \
+        backward_kv_task(p, s, h, first, SWL_MIN(p->tiles, first + BACKWARD_GROUP) - 1,         \
+                         tile_update_##suffix, tile_transpose_##suffix, NULL);                  \
     }                                                                                           \
     target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h,     \
                                                    int t) {                                     \
-        backward_head_task(p, s, h, t, tile_update_##suffix);                                   \
+        backward_head_task(p, s, h, t, tile_update_##suffix, tile_transpose_##suffix);          \
     }                                                                                           \
     target static void backward_q_task_##suffix(const flash_problem *p, float *s, int h, int t) {\
         backward_q_task(p, s, h, t, tile_update_##suffix);                                      \
@@ -533,8 +655,9 @@ void swl_attention_flash_forward_dropout(float *out, float *lse, const float *q,
         .scale = 1.0f / sqrtf((float)hs),
         .dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed),
     };
-    flash_pass queries = {active_path().forward, p.tiles, 1};
-    run_passes(&p, forward_scratch_floats(hs), queries, (flash_pass){NULL, 0, 0});
+    p.forward_group = forward_group(p.BH, p.tiles, omp_get_max_threads());
+    flash_pass queries = {active_path().forward, (p.tiles + p.forward_group - 1) / p.forward_group, 1};
+    run_passes(&p, (size_t)p.forward_group * forward_tile_floats(hs), queries, (flash_pass){NULL, 0, 0});
 }
 
 void swl_attention_dropout_factors(float *z, size_t first, size_t stride, float dropout, uint64_t seed) {
@@ -575,7 +698,8 @@ void swl_attention_flash_backward_dropout(float *dq, float *dk, float *dv, const
                    (flash_pass){NULL, 0, 0});
     } else {
         // dk/dv: key tile 0 sees every query tile, so it is heaviest; dq: the last query tile is.
-        flash_pass keys = {path.backward_kv, p.tiles, 0}, queries = {path.backward_q, p.tiles, 1};
+        flash_pass keys = {path.backward_kv, (p.tiles + BACKWARD_GROUP - 1) / BACKWARD_GROUP, 0};
+        flash_pass queries = {path.backward_q, p.tiles, 1};
         run_passes(&p, backward_scratch_floats(hs), keys, queries);
     }
 }
