@@ -325,28 +325,43 @@ SWL_ALWAYS_INLINE void drop_query_lanes(const flash_problem *p, float *st, float
 }
 
 // One row of the dk/dv pass (query i0+r, keys j0…j0+63 in the lanes): P from the scores and lse,
-// then s_row = z·P and dp_row = dS = P∘(z∘dP − D); z is NULL without dropout.
-SWL_ALWAYS_INLINE void key_lanes_row(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
-                                     float delta_r, int r, int limit, const float *z) {
+// then s_row = z·P and dp_row = dS = P∘(z∘dP − D); z is NULL without dropout. With `masked` 0
+// every key is visible (a key tile below the query tile's diagonal) and no lane is tested.
+SWL_ALWAYS_INLINE void key_lanes(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
+                                 float delta_r, int r, int limit, const float *z, int masked) {
     const float scale = p->scale;  // a local: p->scale read under the select is gathered per lane
     for (int c = 0; c < TILE; c++) {
-        float prob = visible(c, r, limit) ? swl_exp(scale * s_row[c] - lse_r) : 0.0f;
+        float prob = !masked || visible(c, r, limit) ? swl_exp(scale * s_row[c] - lse_r) : 0.0f;
         float keep = z != NULL ? z[c] : 1.0f;
         s_row[c] = prob * keep;
         dp_row[c] = prob * (keep * dp_row[c] - delta_r);  // dS
     }
 }
 
-// One key row of the dq pass (key j0+c, queries i0…i0+63 in the lanes): dpt_row = dSᵀ.
-SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_row, float *dp_row,
-                                       const float *lse, const float *delta, int c, int limit,
-                                       const float *z) {
+SWL_ALWAYS_INLINE void key_lanes_row(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
+                                     float delta_r, int r, int limit, const float *z) {
+    if (limit >= TILE - 1) key_lanes(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 0);
+    else key_lanes(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 1);
+}
+
+// One key row of the dq pass (key j0+c, queries i0…i0+63 in the lanes): dpt_row = dSᵀ. `masked`
+// as in key_lanes.
+SWL_ALWAYS_INLINE void query_lanes(const flash_problem *p, const float *s_row, float *dp_row,
+                                   const float *lse, const float *delta, int c, int limit,
+                                   const float *z, int masked) {
     const float scale = p->scale;
     for (int r = 0; r < TILE; r++) {
-        float prob = visible(c, r, limit) ? swl_exp(scale * s_row[r] - lse[r]) : 0.0f;
+        float prob = !masked || visible(c, r, limit) ? swl_exp(scale * s_row[r] - lse[r]) : 0.0f;
         float keep = z != NULL ? z[r] : 1.0f;
         dp_row[r] = prob * (keep * dp_row[r] - delta[r]);  // dSt
     }
+}
+
+SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_row, float *dp_row,
+                                       const float *lse, const float *delta, int c, int limit,
+                                       const float *z) {
+    if (limit >= TILE - 1) query_lanes(p, s_row, dp_row, lse, delta, c, limit, z, 0);
+    else query_lanes(p, s_row, dp_row, lse, delta, c, limit, z, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
