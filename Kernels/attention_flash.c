@@ -63,13 +63,13 @@ typedef struct {
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
                                int M, int K, int accumulate, const float *lane_scale);
 
-// Scratch per thread, in floats; every piece is a whole number of 64-byte lines.
 // Query tiles per forward task (forward_group), and key tiles per dk/dv task: a group shares
 // every tile of the other side that it reads (see forward_task). On an Intel Xeon (model 207, 1
-// thread, T=4096) forward groups of 4 and 8 took 220 and 211 ms against 250–270 alone; dk/dv
-// groups of 4 and 8 measured the same.
+// thread, T=4096) forward groups of 4 and 8 took 220–226 and 208–214 ms against 250–252 alone;
+// dk/dv groups of 4 and 8 measured the same.
 enum { MAX_FORWARD_GROUP = 8, BACKWARD_GROUP = 4 };
 
+// Scratch per thread, in floats; every piece is a whole number of 64-byte lines.
 static size_t forward_tile_floats(int hs) {
     return 2 * (size_t)hs * TILE + TILE * TILE + 4 * TILE;  // Qᵀ, Oᵀ, Sᵀ, m, l, alpha, max
 }
@@ -111,7 +111,8 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
                                                  const float *Bt, int M, int K, int accumulate,
                                                  const float *lane_scale) {
     __m512 scale[4];  // read only when lane_scale is not NULL
-    for (int x = 0; x < 4; x++) scale[x] = lane_scale != NULL ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
+    for (int x = 0; x < 4; x++)
+        scale[x] = lane_scale != NULL ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
     int m = 0;
     for (; m + 4 <= M; m += 4) {
         __m512 acc[4][4];
@@ -306,8 +307,8 @@ SWL_ALWAYS_INLINE void online_softmax_lanes(float *st, float *m, float *l, float
 
 // The step for a key tile at offset limit = i0 − j0 from the query tile. Below the diagonal
 // (limit ≥ 63) the lanes go untested; that, and folding the rescaling of Oᵀ into the Ot update
-// instead of a pass of its own, cut this step from 4,800–4,900 to 3,100–3,500 TSC cycles a tile
-// and the 1-thread forward at T=4096 from 250–270 to 227–230 ms (Intel Xeon, model 207; rdtsc).
+// instead of a pass of its own, cut this step from 4,730–4,940 to 3,100–3,490 TSC cycles a tile
+// and the 1-thread forward at T=4096 from 249–273 to 226–248 ms (Intel Xeon, model 207; rdtsc).
 SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *m, float *l, float *alpha, float *tile_max,
                                            int nc, int limit, float scale) {
     if (limit >= TILE - 1) online_softmax_lanes(st, m, l, alpha, tile_max, nc, limit, scale, 0);
