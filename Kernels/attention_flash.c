@@ -59,7 +59,8 @@ typedef struct {
 
 /// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned. With
 /// `accumulate` and a non-NULL `lane_scale` (64 values), C is first multiplied lane by lane by it
-/// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as a pass over C before.
+/// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as rescaling C in a pass of
+/// its own before the update.
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
                                int M, int K, int accumulate, const float *lane_scale);
 
@@ -74,7 +75,8 @@ static size_t forward_tile_floats(int hs) {
     return 2 * (size_t)hs * TILE + TILE * TILE + 4 * TILE;  // Qᵀ, Oᵀ, Sᵀ, m, l, alpha, max
 }
 static size_t backward_scratch_floats(int hs) {
-    // dk/dv pass: Kᵀ, Vᵀ, dKᵀ, dVᵀ per key tile, S, dP, dSᵀ, delta (more than the dq pass's)
+    // dk/dv pass: Kᵀ, Vᵀ, dKᵀ, dVᵀ per key tile, then S, dP, dSᵀ and delta; the dq pass needs less
+    // (Qᵀ, dOᵀ, dQᵀ, Sᵀ, dPᵀ, delta and lse: the 2·TILE)
     return BACKWARD_GROUP * 4 * (size_t)hs * TILE + 3 * TILE * TILE + 2 * TILE;
 }
 
@@ -93,8 +95,10 @@ static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk,
                                  int M, int K, int accumulate, const float *lane_scale) {
     for (int m = 0; m < M; m++) {
         float acc[TILE];
-        for (int x = 0; x < TILE; x++)
-            acc[x] = !accumulate ? 0.0f : lane_scale != NULL ? C[m * TILE + x] * lane_scale[x] : C[m * TILE + x];
+        for (int x = 0; x < TILE; x++) {
+            acc[x] = accumulate ? C[m * TILE + x] : 0.0f;
+            if (accumulate && lane_scale != NULL) acc[x] *= lane_scale[x];  // as a pass over C would
+        }
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float am = a[(size_t)k * sk];
@@ -110,17 +114,19 @@ static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk,
 SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_t sm, size_t sk,
                                                  const float *Bt, int M, int K, int accumulate,
                                                  const float *lane_scale) {
-    __m512 scale[4];  // read only when lane_scale is not NULL
+    const int rescale = accumulate && lane_scale != NULL;
+    __m512 lane_scales[4];  // read only when rescale
     for (int x = 0; x < 4; x++)
-        scale[x] = lane_scale != NULL ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
+        lane_scales[x] = rescale ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
     int m = 0;
     for (; m + 4 <= M; m += 4) {
         __m512 acc[4][4];
         for (int g = 0; g < 4; g++)
             for (int x = 0; x < 4; x++)
-                acc[g][x] = !accumulate ? _mm512_setzero_ps()
-                            : lane_scale != NULL ? _mm512_mul_ps(_mm512_load_ps(C + (m + g) * TILE + 16 * x), scale[x])
-                                                 : _mm512_load_ps(C + (m + g) * TILE + 16 * x);
+                acc[g][x] = accumulate ? _mm512_load_ps(C + (m + g) * TILE + 16 * x) : _mm512_setzero_ps();
+        if (rescale)
+            for (int g = 0; g < 4; g++)
+                for (int x = 0; x < 4; x++) acc[g][x] = _mm512_mul_ps(acc[g][x], lane_scales[x]);
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -140,10 +146,10 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
     }
     for (; m < M; m++) {
         __m512 acc[4];
-        for (int x = 0; x < 4; x++)
-            acc[x] = !accumulate ? _mm512_setzero_ps()
-                     : lane_scale != NULL ? _mm512_mul_ps(_mm512_load_ps(C + m * TILE + 16 * x), scale[x])
-                                          : _mm512_load_ps(C + m * TILE + 16 * x);
+        for (int x = 0; x < 4; x++) {
+            acc[x] = accumulate ? _mm512_load_ps(C + m * TILE + 16 * x) : _mm512_setzero_ps();
+            if (rescale) acc[x] = _mm512_mul_ps(acc[x], lane_scales[x]);
+        }
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -158,17 +164,18 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
 SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm, size_t sk,
                                              const float *Bt, int M, int K, int accumulate,
                                              const float *lane_scale) {
+    const int rescale = accumulate && lane_scale != NULL;
     int m = 0;
     for (; m + 2 <= M; m += 2) {
         for (int half = 0; half < 2; half++) {
             const int lane0 = 32 * half;
             __m256 acc[2][4];
             for (int g = 0; g < 2; g++)
-                for (int x = 0; x < 4; x++)
-                    acc[g][x] = !accumulate ? _mm256_setzero_ps()
-                                : lane_scale != NULL ? _mm256_mul_ps(_mm256_load_ps(C + (m + g) * TILE + lane0 + 8 * x),
-                                                                     _mm256_loadu_ps(lane_scale + lane0 + 8 * x))
-                                                     : _mm256_load_ps(C + (m + g) * TILE + lane0 + 8 * x);
+                for (int x = 0; x < 4; x++) {
+                    const float *c = C + (m + g) * TILE + lane0 + 8 * x;
+                    acc[g][x] = accumulate ? _mm256_load_ps(c) : _mm256_setzero_ps();
+                    if (rescale) acc[g][x] = _mm256_mul_ps(acc[g][x], _mm256_loadu_ps(lane_scale + lane0 + 8 * x));
+                }
             const float *a = A + (size_t)m * sm;
             for (int k = 0; k < K; k++) {
                 const float *b = Bt + (size_t)k * TILE + lane0;
@@ -190,10 +197,10 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
     }
     for (; m < M; m++) {
         __m256 acc[8];
-        for (int x = 0; x < 8; x++)
-            acc[x] = !accumulate ? _mm256_setzero_ps()
-                     : lane_scale != NULL ? _mm256_mul_ps(_mm256_load_ps(C + m * TILE + 8 * x), _mm256_loadu_ps(lane_scale + 8 * x))
-                                          : _mm256_load_ps(C + m * TILE + 8 * x);
+        for (int x = 0; x < 8; x++) {
+            acc[x] = accumulate ? _mm256_load_ps(C + m * TILE + 8 * x) : _mm256_setzero_ps();
+            if (rescale) acc[x] = _mm256_mul_ps(acc[x], _mm256_loadu_ps(lane_scale + 8 * x));
+        }
         const float *a = A + (size_t)m * sm;
         for (int k = 0; k < K; k++) {
             const float *b = Bt + (size_t)k * TILE;
@@ -215,8 +222,8 @@ static void tile_transpose_portable(float *dst, const float *src, int rows, int 
 }
 
 #if SWL_HAS_X86
-// 8×8 blocks with AVX: against the scalar loop, the 1-thread forward+backward at T=4096 took 715–728
-// instead of 757 ms (Intel Xeon, model 207).
+// 8×8 blocks with AVX (swl_transpose8_avx, the GEMM's packing transpose): against the scalar loop,
+// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms (Intel Xeon, model 207).
 SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, int rows, int cols) {
     int r = 0;
     for (; r + 8 <= rows; r += 8) swl_transpose8_avx(dst + r, TILE, src + (size_t)r * TILE, TILE, cols);
@@ -243,6 +250,12 @@ SWL_ALWAYS_INLINE void transpose_rows(float *dst, const float *rows, int n, int 
 // Key c of the tile is visible to query lane r iff j0 + c ≤ i0 + r, i.e. c − r ≤ i0 − j0.
 // Keys past T and query lanes past T need no extra test: their pairs are masked or discarded.
 SWL_ALWAYS_INLINE int visible(int c, int r, int limit) { return c - r <= limit; }
+
+// Whether every key of a key tile is visible to every lane of a query tile at offset
+// limit = i0 − j0 (the key tile lies below the diagonal): then the lane-wise steps below skip
+// visible(). Each step has a body taking `masked` and a dispatcher that picks it, so the compiler
+// makes one copy with the test and one without.
+SWL_ALWAYS_INLINE int below_diagonal(int limit) { return limit >= TILE - 1; }
 
 // The dropout factor z of element `index` of the (BH,T,T) probabilities: keep_scale or 0.
 SWL_ALWAYS_INLINE float dropout_factor(const flash_problem *p, size_t index) {
@@ -278,8 +291,8 @@ SWL_ALWAYS_INLINE size_t probability_index(const flash_problem *p, int head, int
 // becomes the unnormalized probabilities; m, l are the running max and sum per lane; alpha gets
 // exp(m_old − m_new), by which the caller's Ot update rescales Oᵀ. With `masked` 0 every key of
 // the tile is visible to every lane (a tile below the diagonal) and no lane is tested.
-SWL_ALWAYS_INLINE void online_softmax_lanes(float *st, float *m, float *l, float *alpha, float *tile_max,
-                                            int nc, int limit, float scale, int masked) {
+SWL_ALWAYS_INLINE void online_softmax_body(float *st, float *m, float *l, float *alpha, float *tile_max,
+                                           int nc, int limit, float scale, int masked) {
     for (int r = 0; r < TILE; r++) tile_max[r] = -INFINITY;
     for (int c = 0; c < nc; c++) {
         const float *row = st + (size_t)c * TILE;
@@ -311,8 +324,8 @@ SWL_ALWAYS_INLINE void online_softmax_lanes(float *st, float *m, float *l, float
 // and the 1-thread forward at T=4096 from 249–273 to 226–248 ms (Intel Xeon, model 207; rdtsc).
 SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *m, float *l, float *alpha, float *tile_max,
                                            int nc, int limit, float scale) {
-    if (limit >= TILE - 1) online_softmax_lanes(st, m, l, alpha, tile_max, nc, limit, scale, 0);
-    else online_softmax_lanes(st, m, l, alpha, tile_max, nc, limit, scale, 1);
+    if (below_diagonal(limit)) online_softmax_body(st, m, l, alpha, tile_max, nc, limit, scale, 0);
+    else online_softmax_body(st, m, l, alpha, tile_max, nc, limit, scale, 1);
 }
 
 // Pt (nc,64) ∘= z, lanes are the queries i0…i0+63 (lanes past T are discarded later).
@@ -328,8 +341,8 @@ SWL_ALWAYS_INLINE void drop_query_lanes(const flash_problem *p, float *st, float
 // One row of the dk/dv pass (query i0+r, keys j0…j0+63 in the lanes): P from the scores and lse,
 // then s_row = z·P and dp_row = dS = P∘(z∘dP − D); z is NULL without dropout. With `masked` 0
 // every key is visible (a key tile below the query tile's diagonal) and no lane is tested.
-SWL_ALWAYS_INLINE void key_lanes(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
-                                 float delta_r, int r, int limit, const float *z, int masked) {
+SWL_ALWAYS_INLINE void key_lanes_body(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
+                                      float delta_r, int r, int limit, const float *z, int masked) {
     const float scale = p->scale;  // a local: p->scale read under the select is gathered per lane
     for (int c = 0; c < TILE; c++) {
         float prob = !masked || visible(c, r, limit) ? swl_exp(scale * s_row[c] - lse_r) : 0.0f;
@@ -341,15 +354,15 @@ SWL_ALWAYS_INLINE void key_lanes(const flash_problem *p, float *s_row, float *dp
 
 SWL_ALWAYS_INLINE void key_lanes_row(const flash_problem *p, float *s_row, float *dp_row, float lse_r,
                                      float delta_r, int r, int limit, const float *z) {
-    if (limit >= TILE - 1) key_lanes(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 0);
-    else key_lanes(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 1);
+    if (below_diagonal(limit)) key_lanes_body(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 0);
+    else key_lanes_body(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 1);
 }
 
 // One key row of the dq pass (key j0+c, queries i0…i0+63 in the lanes): dpt_row = dSᵀ. `masked`
-// as in key_lanes.
-SWL_ALWAYS_INLINE void query_lanes(const flash_problem *p, const float *s_row, float *dp_row,
-                                   const float *lse, const float *delta, int c, int limit,
-                                   const float *z, int masked) {
+// as in key_lanes_body.
+SWL_ALWAYS_INLINE void query_lanes_body(const flash_problem *p, const float *s_row, float *dp_row,
+                                        const float *lse, const float *delta, int c, int limit,
+                                        const float *z, int masked) {
     const float scale = p->scale;
     for (int r = 0; r < TILE; r++) {
         float prob = !masked || visible(c, r, limit) ? swl_exp(scale * s_row[r] - lse[r]) : 0.0f;
@@ -361,8 +374,8 @@ SWL_ALWAYS_INLINE void query_lanes(const flash_problem *p, const float *s_row, f
 SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_row, float *dp_row,
                                        const float *lse, const float *delta, int c, int limit,
                                        const float *z) {
-    if (limit >= TILE - 1) query_lanes(p, s_row, dp_row, lse, delta, c, limit, z, 0);
-    else query_lanes(p, s_row, dp_row, lse, delta, c, limit, z, 1);
+    if (below_diagonal(limit)) query_lanes_body(p, s_row, dp_row, lse, delta, c, limit, z, 0);
+    else query_lanes_body(p, s_row, dp_row, lse, delta, c, limit, z, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,46 +399,48 @@ static query_tile_state query_tile_state_in(float *scratch, int hs, int i0, int 
     return q;
 }
 
-// Forward for query tiles first…last of head `head` (at most MAX_FORWARD_GROUP of them, each with
-// its own scratch). Every key tile is read from memory once for the whole group, then used by each
-// query tile it is visible to: the K and V tiles come from L3, and reading them once per query
-// tile left the tile products waiting on them. Each query tile is summed over its key tiles in
-// order, exactly as alone.
+// Forward for the `count` query tiles from `first` on of head `head` (at most MAX_FORWARD_GROUP,
+// each with its own scratch). Every key tile is read from memory once for the whole group, then
+// used by each query tile it is visible to: the K and V tiles come from L3, and reading them once
+// per query tile left the tile products waiting on them. Each query tile is summed over its key
+// tiles in order, exactly as alone.
 SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int head, int first,
-                                    int last, tile_update_fn update) {
+                                    int count, tile_update_fn update) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
     const float *k = p->k + head_offset, *v = p->v + head_offset;
     query_tile_state group[MAX_FORWARD_GROUP];
-    const int count = last - first + 1;
     for (int g = 0; g < count; g++) {
-        query_tile_state *q = &group[g];
-        *q = query_tile_state_in(scratch + (size_t)g * forward_tile_floats(hs), hs, (first + g) * TILE, T);
-        transpose_rows(q->qt, p->q + head_offset + (size_t)q->i0 * hs, q->nr, hs);
-        for (size_t x = 0; x < (size_t)hs * TILE; x++) q->ot[x] = 0.0f;
-        for (int r = 0; r < TILE; r++) { q->m[r] = -INFINITY; q->l[r] = 0.0f; }
+        query_tile_state *tile = &group[g];
+        *tile = query_tile_state_in(scratch + (size_t)g * forward_tile_floats(hs), hs, (first + g) * TILE, T);
+        transpose_rows(tile->qt, p->q + head_offset + (size_t)tile->i0 * hs, tile->nr, hs);
+        for (size_t x = 0; x < (size_t)hs * TILE; x++) tile->ot[x] = 0.0f;
+        for (int r = 0; r < TILE; r++) { tile->m[r] = -INFINITY; tile->l[r] = 0.0f; }
     }
 
-    for (int key_tile = 0; key_tile <= last; key_tile++) {
+    for (int key_tile = 0; key_tile < first + count; key_tile++) {
         const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0);
-        for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {  // the tiles this key tile is visible to
-            query_tile_state *q = &group[g];
-            update(q->st, k + (size_t)j0 * hs, (size_t)hs, 1, q->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
-            online_softmax_step(q->st, q->m, q->l, q->alpha, q->tile_max, nc, q->i0 - j0, p->scale);
-            if (p->dropout > 0.0f) drop_query_lanes(p, q->st, z, head, q->i0, j0, nc);  // after l: it sums P
-            update(q->ot, v + (size_t)j0 * hs, 1, (size_t)hs, q->st, hs, nc, 1, q->alpha);  // Ot = Ot∘alpha + Vᵀ·Pt
+        // the query tiles this key tile is visible to: first + g ≥ key_tile
+        for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {
+            query_tile_state *tile = &group[g];
+            const int limit = tile->i0 - j0;
+            update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
+            online_softmax_step(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit, p->scale);
+            if (p->dropout > 0.0f) drop_query_lanes(p, tile->st, z, head, tile->i0, j0, nc);  // after l: sums P
+            // Ot = Ot∘alpha + Vᵀ·Pt
+            update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha);
         }
     }
 
     for (int g = 0; g < count; g++) {
-        const query_tile_state *q = &group[g];
-        float *out = p->out + head_offset + (size_t)q->i0 * hs;
-        float *lse = p->lse + (size_t)head * T + q->i0;
-        for (int r = 0; r < q->nr; r++) {
-            const float inverse = q->l[r] > 0.0f ? 1.0f / q->l[r] : 0.0f;  // no visible key: zeros
-            lse[r] = q->l[r] > 0.0f ? q->m[r] + logf(q->l[r]) : -INFINITY;
-            for (int d = 0; d < hs; d++) out[(size_t)r * hs + d] = q->ot[(size_t)d * TILE + r] * inverse;
+        const query_tile_state *tile = &group[g];
+        float *out = p->out + head_offset + (size_t)tile->i0 * hs;
+        float *lse = p->lse + (size_t)head * T + tile->i0;
+        for (int r = 0; r < tile->nr; r++) {
+            const float inverse = tile->l[r] > 0.0f ? 1.0f / tile->l[r] : 0.0f;  // no visible key: zeros
+            lse[r] = tile->l[r] > 0.0f ? tile->m[r] + logf(tile->l[r]) : -INFINITY;
+            for (int d = 0; d < hs; d++) out[(size_t)r * hs + d] = tile->ot[(size_t)d * TILE + r] * inverse;
         }
     }
 }
@@ -436,20 +451,20 @@ typedef struct {
     int j0, nc;
 } key_tile_state;
 
-// dk and dv for key tiles first…last of head `head` (at most BACKWARD_GROUP); lanes are keys.
+// dk and dv for the `count` key tiles from `first` on of head `head` (at most BACKWARD_GROUP);
+// lanes are keys.
 // Each query tile's q, dout, out and lse are read once for the whole group, then used by every
 // key tile visible to it (see forward_task). With `dqt_head` (tiles × (hs,64), the whole head's
 // dQᵀ) it also adds these key tiles' dq terms there, transposing dS to dSᵀ: the same products, in
 // the same order (key tiles ascending for every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
-                                        int last, tile_update_fn update, tile_transpose_fn transpose,
+                                        int count, tile_update_fn update, tile_transpose_fn transpose,
                                         float *dqt_head) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
     const size_t tile_floats = (size_t)hs * TILE;
     key_tile_state group[BACKWARD_GROUP];
-    const int count = last - first + 1;
     for (int g = 0; g < count; g++) {
         key_tile_state *key = &group[g];
         key->kt = scratch + (size_t)g * 4 * tile_floats;
@@ -462,8 +477,8 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         transpose_rows(key->vt, p->v + head_offset + (size_t)key->j0 * hs, key->nc, hs);
         for (size_t x = 0; x < tile_floats; x++) { key->dkt[x] = 0.0f; key->dvt[x] = 0.0f; }
     }
-    float *s = scratch + (size_t)BACKWARD_GROUP * 4 * tile_floats, *dp = s + TILE * TILE, *dst = dp + TILE * TILE;
-    float *delta = dst + TILE * TILE;
+    float *s = scratch + (size_t)BACKWARD_GROUP * 4 * tile_floats, *dp = s + TILE * TILE;
+    float *ds_t = dp + TILE * TILE, *delta = ds_t + TILE * TILE;  // ds_t: dS transposed
 
     for (int query_tile = first; query_tile < p->tiles; query_tile++) {
         const int i0 = query_tile * TILE, nr = SWL_MIN(TILE, T - i0);
@@ -489,16 +504,17 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
             update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL);  // dVᵀ += dOᵀ·(z∘P)
             update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL);    // dKᵀ += Qᵀ·dS
             if (dqt_head != NULL) {
-                transpose(dst, dp, nr, nc);  // dSᵀ, query lanes past nr zero
+                transpose(ds_t, dp, nr, nc);  // dSᵀ, query lanes past nr zero
                 update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs, 1,
-                       (size_t)hs, dst, hs, nc, 1, NULL);
+                       (size_t)hs, ds_t, hs, nc, 1, NULL);
             }
         }
     }
 
     for (int g = 0; g < count; g++) {
         const key_tile_state *key = &group[g];
-        float *dk = p->dk + head_offset + (size_t)key->j0 * hs, *dv = p->dv + head_offset + (size_t)key->j0 * hs;
+        const size_t rows = head_offset + (size_t)key->j0 * hs;
+        float *dk = p->dk + rows, *dv = p->dv + rows;
         for (int c = 0; c < key->nc; c++)
             for (int d = 0; d < hs; d++) {
                 dk[(size_t)c * hs + d] += p->scale * key->dkt[(size_t)d * TILE + c];
@@ -516,7 +532,7 @@ SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch
     float *dqt_head = scratch + backward_scratch_floats(hs);
     for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dqt_head[x] = 0.0f;
     for (int tile = 0; tile < p->tiles; tile += BACKWARD_GROUP)
-        backward_kv_task(p, scratch, head, tile, SWL_MIN(p->tiles, tile + BACKWARD_GROUP) - 1, update, transpose,
+        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), update, transpose,
                          dqt_head);
     float *dq = p->dq + (size_t)head * T * hs;
     for (int tile = 0; tile < p->tiles; tile++) {
@@ -575,19 +591,29 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
 // ---------------------------------------------------------------------------------------------
 // Per-ISA instances and the parallel drivers.
 
+// Group t of a head's query tiles in the forward: groups of p->forward_group counted back from the
+// last tile, so that a partial group holds the first tiles, the cheapest (a query tile's cost grows
+// with its index, and the heaviest tasks start first).
+static void query_tile_group(const flash_problem *p, int t, int *first, int *count) {
+    const int groups = (p->tiles + p->forward_group - 1) / p->forward_group;
+    const int end = p->tiles - (groups - 1 - t) * p->forward_group;
+    *first = SWL_MAX(0, end - p->forward_group);
+    *count = end - *first;
+}
+
 typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int tile);
 
 #define FLASH_PATH(suffix, target)                                                              \
     target static void forward_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
-        const int first = t * p->forward_group;                                                 \
-        forward_task(p, s, h, first, SWL_MIN(p->tiles, first + p->forward_group) - 1,          \
-                     tile_update_##suffix);                                                     \
+        int first, count;                                                                       \
+        query_tile_group(p, t, &first, &count);                                                 \
+        forward_task(p, s, h, first, count, tile_update_##suffix);                              \
     }                                                                                           \
     target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h,       \
                                                  int t) {                                       \
-        const int first = t * BACKWARD_GROUP;                                                   \
-        backward_kv_task(p, s, h, first, SWL_MIN(p->tiles, first + BACKWARD_GROUP) - 1,         \
-                         tile_update_##suffix, tile_transpose_##suffix, NULL);                  \
+        const int first = t * BACKWARD_GROUP, count = SWL_MIN(BACKWARD_GROUP, p->tiles - first);  \
+        backward_kv_task(p, s, h, first, count, tile_update_##suffix, tile_transpose_##suffix,   \
+                         NULL);                                                                 \
     }                                                                                           \
     target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h,     \
                                                    int t) {                                     \
@@ -625,8 +651,8 @@ static float *allocate_scratch(size_t floats) {
     return scratch;
 }
 
-// One pass of tasks: `per_head` tasks for each head, task t of a head given tile t, or tile
-// per_head−1−t when `heavy_last` (so the costliest tasks start first).
+// One pass of tasks: `per_head` tasks for each head, task t of a head given t (a tile, or a group
+// of tiles), or per_head−1−t when `heavy_last` (so the costliest tasks start first).
 typedef struct { task_fn run; int per_head, heavy_last; } flash_pass;
 
 // Runs `first` then `second` (if any) over all heads with one scratch block of `floats` per

@@ -25,21 +25,26 @@ static uint64_t next_random(uint64_t *state) {
     return *state >> 33;
 }
 
+// Written under a temporary name and renamed, so an interrupted run leaves no truncated checkpoint.
 static void write_random_checkpoint(const char *path) {
     enum { MAX_T = 1024, VOCABULARY = 50257, LAYERS = 12, HEADS = 12, CHANNELS = 768, PADDED = 50304 };
     int header[256] = {20240326, 3, MAX_T, VOCABULARY, LAYERS, HEADS, CHANNELS, PADDED};
+    // wte, wpe, per layer (12·C² + 13·C: the four weights, biases and two LayerNorms), lnf
     const size_t count = (size_t)PADDED * CHANNELS + (size_t)MAX_T * CHANNELS +
                          (size_t)LAYERS * (12 * CHANNELS * CHANNELS + 13 * CHANNELS) + 2 * CHANNELS;
     float *weights = mallocCheck(count * sizeof(float));
     uint64_t state = 1;
     for (size_t i = 0; i < count; i++)
         weights[i] = ((float)(next_random(&state) & 0xFFFFFF) / 16777216.0f - 0.5f) * 0.04f;
-    FILE *file = fopenCheck(path, "wb");
-    if (fwrite(header, sizeof(int), 256, file) != 256 || fwrite(weights, sizeof(float), count, file) != count) {
+    char temporary[4096];
+    snprintf(temporary, sizeof temporary, "%s.partial", path);
+    FILE *file = fopenCheck(temporary, "wb");
+    const int written = fwrite(header, sizeof(int), 256, file) == 256 &&
+                        fwrite(weights, sizeof(float), count, file) == count;
+    if (fclose(file) != 0 || !written || rename(temporary, path) != 0) {
         fprintf(stderr, "could not write %s\n", path);
         exit(1);
     }
-    fcloseCheck(file);
     free(weights);
 }
 
