@@ -320,8 +320,8 @@ SWL_ALWAYS_INLINE void online_softmax_body(float *st, float *m, float *l, float 
 
 // The step for a key tile at offset limit = i0 − j0 from the query tile. Below the diagonal
 // (limit ≥ 63) the lanes go untested; that, and folding the rescaling of Oᵀ into the Ot update
-// instead of a pass of its own, cut this step from 4,730–4,940 to 3,100–3,490 TSC cycles a tile
-// and the 1-thread forward at T=4096 from 249–273 to 226–248 ms (Intel Xeon, model 207; rdtsc).
+// instead of a pass of its own, cut this step from 4,800–4,940 to 3,100–3,490 TSC cycles a tile
+// and the 1-thread forward at T=4096 from 249–273 to 225–248 ms (Intel Xeon, model 207; rdtsc).
 SWL_ALWAYS_INLINE void online_softmax_step(float *st, float *m, float *l, float *alpha, float *tile_max,
                                            int nc, int limit, float scale) {
     if (below_diagonal(limit)) online_softmax_body(st, m, l, alpha, tile_max, nc, limit, scale, 0);
@@ -452,9 +452,8 @@ typedef struct {
 } key_tile_state;
 
 // dk and dv for the `count` key tiles from `first` on of head `head` (at most BACKWARD_GROUP);
-// lanes are keys.
-// Each query tile's q, dout, out and lse are read once for the whole group, then used by every
-// key tile visible to it (see forward_task). With `dqt_head` (tiles × (hs,64), the whole head's
+// lanes are keys. Each query tile's q, dout, out and lse are read once for the whole group, then
+// used by every key tile visible to it (see forward_task). With `dqt_head` (tiles × (hs,64), the whole head's
 // dQᵀ) it also adds these key tiles' dq terms there, transposing dS to dSᵀ: the same products, in
 // the same order (key tiles ascending for every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
