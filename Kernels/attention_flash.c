@@ -2,7 +2,7 @@
 // per-row logsumexp saved for backward. q, k, v, out, dq, dk, dv, dout are (B,H,T,hs);
 // lse is (B,H,T) and holds log Σ_{j≤i} exp(scale·q_i·k_j).
 //
-// Layout. Every tile kernel is one shape, a rank update of a 64-wide tile:
+// Layout. Every tile product is one shape (attention_tiles.h), a rank update of a 64-wide tile:
 //     C[m, 0:64] (=|+=) Σ_k A(m,k) · Bt[k, 0:64]
 // where A(m,k) = A[m·sm + k·sk] is broadcast and Bt is a contiguous (K,64) tile. The 64 lanes are
 // the queries of a query tile (forward, dq pass) or the keys of a key tile (dk/dv pass), so the
@@ -21,7 +21,8 @@
 //     with D_i = Σ_d dout[i,d]·out[i,d]; dq and dk get the factor scale at the end.
 //     When there are enough heads to keep every thread busy, one task per (b,h) runs the dk/dv
 //     loop and adds each tile's dSᵀ·K into a per-head dQᵀ as it goes (5 tile products per tile
-//     pair instead of 7). It sums the same products in the same order: identical bits.
+//     pair instead of 7); with hs = 64 it adds dS·K into a per-head dQ instead, the head's dims in
+//     the lanes and no transpose. It sums the same products in the same order: identical bits.
 // Dropout on the probabilities (nanoGPT's attn_dropout), when asked for: z_ij = 1/(1−p) or 0, drawn
 // from (seed, ((b·H+h)·T + i)·T + j) exactly as swl_dropout_forward draws it over the (B,H,T,T)
 // probabilities, so flash and the materialized path drop the same entries. The forward sums
@@ -36,16 +37,9 @@
 #include <stdlib.h>
 
 #include "attention_simd.h"
+#include "attention_tiles.h"
 #include "dropout_hash.h"
 #include "internal.h"
-
-#if SWL_HAS_X86
-#include <immintrin.h>
-
-#include "gemm_transpose.h"
-#endif
-
-#define TILE 64
 
 typedef struct {
     float *out, *lse, *dq, *dk, *dv;                              // outputs
@@ -56,13 +50,6 @@ typedef struct {
     float dropout, keep_scale;  // dropout probability (0: none) and 1/(1−dropout)
     dropout_key key;
 } flash_problem;
-
-/// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C and Bt are 64-byte aligned. With
-/// `accumulate` and a non-NULL `lane_scale` (64 values), C is first multiplied lane by lane by it
-/// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as rescaling C in a pass of
-/// its own before the update.
-typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                               int M, int K, int accumulate, const float *lane_scale);
 
 // Query tiles per forward task (forward_group), and key tiles per dk/dv task: a group shares
 // every tile of the other side that it reads (see forward_task). On an Intel Xeon (model 207, 1
@@ -87,153 +74,6 @@ static int forward_group(int heads, int tiles, int threads) {
     while (group > 1 && (long long)heads * ((tiles + group - 1) / group) < 4LL * threads) group /= 2;
     return group;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tile updates, one per ISA path.
-
-static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                                 int M, int K, int accumulate, const float *lane_scale) {
-    for (int m = 0; m < M; m++) {
-        float acc[TILE];
-        for (int x = 0; x < TILE; x++) {
-            acc[x] = accumulate ? C[m * TILE + x] : 0.0f;
-            if (accumulate && lane_scale != NULL) acc[x] *= lane_scale[x];  // as a pass over C would
-        }
-        const float *a = A + (size_t)m * sm;
-        for (int k = 0; k < K; k++) {
-            const float am = a[(size_t)k * sk];
-            const float *b = Bt + (size_t)k * TILE;
-            for (int x = 0; x < TILE; x++) acc[x] += am * b[x];
-        }
-        for (int x = 0; x < TILE; x++) C[m * TILE + x] = acc[x];
-    }
-}
-
-#if SWL_HAS_X86
-// 4 rows × 64 lanes = 16 zmm accumulators; each k loads 4 vectors and broadcasts 4 scalars.
-SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_t sm, size_t sk,
-                                                 const float *Bt, int M, int K, int accumulate,
-                                                 const float *lane_scale) {
-    const int rescale = accumulate && lane_scale != NULL;
-    __m512 lane_scales[4];  // read only when rescale
-    for (int x = 0; x < 4; x++)
-        lane_scales[x] = rescale ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
-    int m = 0;
-    for (; m + 4 <= M; m += 4) {
-        __m512 acc[4][4];
-        for (int g = 0; g < 4; g++)
-            for (int x = 0; x < 4; x++)
-                acc[g][x] = accumulate ? _mm512_load_ps(C + (m + g) * TILE + 16 * x) : _mm512_setzero_ps();
-        if (rescale)
-            for (int g = 0; g < 4; g++)
-                for (int x = 0; x < 4; x++) acc[g][x] = _mm512_mul_ps(acc[g][x], lane_scales[x]);
-        const float *a = A + (size_t)m * sm;
-        for (int k = 0; k < K; k++) {
-            const float *b = Bt + (size_t)k * TILE;
-            const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-            const __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
-            const float *ak = a + (size_t)k * sk;
-            for (int g = 0; g < 4; g++) {
-                const __m512 ag = _mm512_set1_ps(ak[(size_t)g * sm]);
-                acc[g][0] = _mm512_fmadd_ps(ag, b0, acc[g][0]);
-                acc[g][1] = _mm512_fmadd_ps(ag, b1, acc[g][1]);
-                acc[g][2] = _mm512_fmadd_ps(ag, b2, acc[g][2]);
-                acc[g][3] = _mm512_fmadd_ps(ag, b3, acc[g][3]);
-            }
-        }
-        for (int g = 0; g < 4; g++)
-            for (int x = 0; x < 4; x++) _mm512_store_ps(C + (m + g) * TILE + 16 * x, acc[g][x]);
-    }
-    for (; m < M; m++) {
-        __m512 acc[4];
-        for (int x = 0; x < 4; x++) {
-            acc[x] = accumulate ? _mm512_load_ps(C + m * TILE + 16 * x) : _mm512_setzero_ps();
-            if (rescale) acc[x] = _mm512_mul_ps(acc[x], lane_scales[x]);
-        }
-        const float *a = A + (size_t)m * sm;
-        for (int k = 0; k < K; k++) {
-            const float *b = Bt + (size_t)k * TILE;
-            const __m512 am = _mm512_set1_ps(a[(size_t)k * sk]);
-            for (int x = 0; x < 4; x++) acc[x] = _mm512_fmadd_ps(am, _mm512_load_ps(b + 16 * x), acc[x]);
-        }
-        for (int x = 0; x < 4; x++) _mm512_store_ps(C + m * TILE + 16 * x, acc[x]);
-    }
-}
-
-// 2 rows × 32 lanes = 8 ymm accumulators, over the two 32-lane halves of the tile.
-SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm, size_t sk,
-                                             const float *Bt, int M, int K, int accumulate,
-                                             const float *lane_scale) {
-    const int rescale = accumulate && lane_scale != NULL;
-    int m = 0;
-    for (; m + 2 <= M; m += 2) {
-        for (int half = 0; half < 2; half++) {
-            const int lane0 = 32 * half;
-            __m256 acc[2][4];
-            for (int g = 0; g < 2; g++)
-                for (int x = 0; x < 4; x++) {
-                    const float *c = C + (m + g) * TILE + lane0 + 8 * x;
-                    acc[g][x] = accumulate ? _mm256_load_ps(c) : _mm256_setzero_ps();
-                    if (rescale) acc[g][x] = _mm256_mul_ps(acc[g][x], _mm256_loadu_ps(lane_scale + lane0 + 8 * x));
-                }
-            const float *a = A + (size_t)m * sm;
-            for (int k = 0; k < K; k++) {
-                const float *b = Bt + (size_t)k * TILE + lane0;
-                const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-                const __m256 b2 = _mm256_load_ps(b + 16), b3 = _mm256_load_ps(b + 24);
-                const float *ak = a + (size_t)k * sk;
-                for (int g = 0; g < 2; g++) {
-                    const __m256 ag = _mm256_set1_ps(ak[(size_t)g * sm]);
-                    acc[g][0] = _mm256_fmadd_ps(ag, b0, acc[g][0]);
-                    acc[g][1] = _mm256_fmadd_ps(ag, b1, acc[g][1]);
-                    acc[g][2] = _mm256_fmadd_ps(ag, b2, acc[g][2]);
-                    acc[g][3] = _mm256_fmadd_ps(ag, b3, acc[g][3]);
-                }
-            }
-            for (int g = 0; g < 2; g++)
-                for (int x = 0; x < 4; x++)
-                    _mm256_store_ps(C + (m + g) * TILE + lane0 + 8 * x, acc[g][x]);
-        }
-    }
-    for (; m < M; m++) {
-        __m256 acc[8];
-        for (int x = 0; x < 8; x++) {
-            acc[x] = accumulate ? _mm256_load_ps(C + m * TILE + 8 * x) : _mm256_setzero_ps();
-            if (rescale) acc[x] = _mm256_mul_ps(acc[x], _mm256_loadu_ps(lane_scale + 8 * x));
-        }
-        const float *a = A + (size_t)m * sm;
-        for (int k = 0; k < K; k++) {
-            const float *b = Bt + (size_t)k * TILE;
-            const __m256 am = _mm256_set1_ps(a[(size_t)k * sk]);
-            for (int x = 0; x < 8; x++) acc[x] = _mm256_fmadd_ps(am, _mm256_load_ps(b + 8 * x), acc[x]);
-        }
-        for (int x = 0; x < 8; x++) _mm256_store_ps(C + m * TILE + 8 * x, acc[x]);
-    }
-}
-#endif
-
-// dst (64,64) = the first `rows` rows of src (64,64) transposed: dst[c·64 + r] = src[r·64 + c] for
-// c < cols, with lanes r ≥ rows zero.
-typedef void (*tile_transpose_fn)(float *dst, const float *src, int rows, int cols);
-
-static void tile_transpose_portable(float *dst, const float *src, int rows, int cols) {
-    for (int c = 0; c < cols; c++)
-        for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < rows ? src[r * TILE + c] : 0.0f;
-}
-
-#if SWL_HAS_X86
-// 8×8 blocks with AVX (swl_transpose8_avx, the GEMM's packing transpose): against the scalar loop,
-// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms (Intel Xeon, model 207).
-SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, int rows, int cols) {
-    int r = 0;
-    for (; r + 8 <= rows; r += 8) swl_transpose8_avx(dst + r, TILE, src + (size_t)r * TILE, TILE, cols);
-    for (int c = 0; c < cols; c++)
-        for (int x = r; x < TILE; x++) dst[c * TILE + x] = x < rows ? src[x * TILE + c] : 0.0f;
-}
-SWL_TARGET_AVX512 static void tile_transpose_avx512(float *dst, const float *src, int rows, int cols) {
-    tile_transpose_avx2(dst, src, rows, cols);
-}
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // Lane-wise pieces, written once and compiled into each ISA path.
@@ -379,6 +219,115 @@ SWL_ALWAYS_INLINE void query_lanes_row(const flash_problem *p, const float *s_ro
 }
 
 // ---------------------------------------------------------------------------------------------
+// The lane-wise steps of each ISA path. The portable and AVX2 paths compile the C above; the
+// AVX-512 path writes the tiles below the diagonal in intrinsics, where swl_exp's share of the
+// work is largest: on an Intel Xeon (model 207, T=4096, a standalone driver, alternated runs) the
+// forward took 197–207 instead of 210–211 ms on 1 thread and 98–99 instead of 104 ms on 2.
+
+#if SWL_HAS_X86
+// swl_exp on 16 lanes: the same bits as the compiler's AVX-512 code for swl_exp (the same FMAs in
+// the same order), but 2^n is applied by one vscalefps whose mask zeroes the lanes under −87,
+// where the compiled C builds 2^n in integer lanes, multiplies, and blends twice.
+SWL_TARGET_AVX512 static inline __m512 exp16_avx512(__m512 x) {
+    const __mmask16 in_range = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_NLT_UQ);  // NaN stays
+    const __m512 clamped = _mm512_min_ps(_mm512_set1_ps(88.0f), x);  // lanes under −87 are discarded
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(clamped, _mm512_set1_ps(SWL_LOG2E), magic), magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), clamped);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 poly = _mm512_set1_ps(1.9875691500e-4f);
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(1.3981999507e-3f));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(8.3334519073e-3f));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(4.1665795894e-2f));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(1.6666665459e-1f));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(5.0000001201e-1f));
+    const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(poly, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    return _mm512_maskz_scalef_ps(in_range, er, n);
+}
+
+// online_softmax_step for AVX-512: tiles below the diagonal in intrinsics (exp16_avx512, and the
+// tile max as scale times the max of the scores, the same value since rounding is monotonic);
+// the diagonal tiles through the compiled C. The same bits either way.
+SWL_TARGET_AVX512 static void online_softmax_avx512(float *st, float *m, float *l, float *alpha,
+                                                    float *tile_max, int nc, int limit, float scale) {
+    if (!below_diagonal(limit)) {
+        online_softmax_body(st, m, l, alpha, tile_max, nc, limit, scale, 1);
+        return;
+    }
+    const __m512 scales = _mm512_set1_ps(scale), minus_infinity = _mm512_set1_ps(-INFINITY);
+    __m512 best[4], m_new[4], sum[4];
+    for (int x = 0; x < 4; x++) best[x] = minus_infinity;
+    for (int c = 0; c < nc; c++)
+        for (int x = 0; x < 4; x++)  // max(s, best) keeps best when s is NaN, as the C does
+            best[x] = _mm512_max_ps(_mm512_load_ps(st + (size_t)c * TILE + 16 * x), best[x]);
+    for (int x = 0; x < 4; x++) {
+        const __m512 m_old = _mm512_loadu_ps(m + 16 * x);
+        m_new[x] = _mm512_max_ps(m_old, _mm512_mul_ps(scales, best[x]));
+        const __mmask16 seen = _mm512_cmp_ps_mask(m_new[x], minus_infinity, _CMP_NEQ_UQ);
+        const __m512 a = _mm512_maskz_mov_ps(seen, exp16_avx512(_mm512_sub_ps(m_old, m_new[x])));
+        _mm512_storeu_ps(alpha + 16 * x, a);
+        sum[x] = _mm512_mul_ps(_mm512_loadu_ps(l + 16 * x), a);
+        _mm512_storeu_ps(m + 16 * x, m_new[x]);
+    }
+    for (int c = 0; c < nc; c++) {
+        float *row = st + (size_t)c * TILE;
+        for (int x = 0; x < 4; x++) {
+            const __m512 p = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_load_ps(row + 16 * x), m_new[x]));
+            _mm512_store_ps(row + 16 * x, p);
+            sum[x] = _mm512_add_ps(sum[x], p);
+        }
+    }
+    for (int x = 0; x < 4; x++) _mm512_storeu_ps(l + 16 * x, sum[x]);
+}
+
+// key_lanes_row for AVX-512: rows below the diagonal in intrinsics with exp16_avx512, the same
+// operations as the compiled C (keep·dP − D as one FMA); rows on the diagonal through the C.
+SWL_TARGET_AVX512 static void key_lanes_avx512(const flash_problem *p, float *s_row, float *dp_row,
+                                               float lse_r, float delta_r, int r, int limit, const float *z) {
+    if (!below_diagonal(limit)) {
+        key_lanes_body(p, s_row, dp_row, lse_r, delta_r, r, limit, z, 1);
+        return;
+    }
+    const __m512 scales = _mm512_set1_ps(p->scale), lse = _mm512_set1_ps(lse_r);
+    const __m512 delta = _mm512_set1_ps(delta_r);
+    for (int x = 0; x < TILE; x += 16) {
+        const __m512 prob = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_load_ps(s_row + x), lse));
+        const __m512 keep = z != NULL ? _mm512_load_ps(z + x) : _mm512_set1_ps(1.0f);
+        _mm512_store_ps(s_row + x, _mm512_mul_ps(prob, keep));
+        const __m512 ds = _mm512_mul_ps(prob, _mm512_fmsub_ps(keep, _mm512_load_ps(dp_row + x), delta));
+        _mm512_store_ps(dp_row + x, ds);
+    }
+}
+#endif
+
+#define LANE_STEPS(suffix, target)                                                                  \
+    target static void online_softmax_##suffix(float *st, float *m, float *l, float *alpha,         \
+                                               float *tile_max, int nc, int limit, float scale) {   \
+        online_softmax_step(st, m, l, alpha, tile_max, nc, limit, scale);                            \
+    }                                                                                               \
+    target static void key_lanes_##suffix(const flash_problem *p, float *s_row, float *dp_row,      \
+                                          float lse_r, float delta_r, int r, int limit,             \
+                                          const float *z) {                                         \
+        key_lanes_row(p, s_row, dp_row, lse_r, delta_r, r, limit, z);                               \
+    }
+
+LANE_STEPS(portable, )
+#if SWL_HAS_X86
+LANE_STEPS(avx2, SWL_TARGET_AVX2)
+#endif
+
+// One ISA path's tile products and lane-wise steps. The tasks below take it by value and are
+// inlined into one function per path (FLASH_PATH), so each of these calls is a direct call.
+typedef struct {
+    tile_update_fn update;
+    tile_transpose_fn transpose;
+    void (*online_softmax)(float *st, float *m, float *l, float *alpha, float *tile_max, int nc, int limit,
+                           float scale);
+    void (*key_lanes)(const flash_problem *p, float *s_row, float *dp_row, float lse_r, float delta_r, int r,
+                      int limit, const float *z);
+} tile_kernels;
+
+// ---------------------------------------------------------------------------------------------
 // Tasks. Each writes a disjoint part of the outputs, summing in a fixed order.
 
 // One query tile's running state in the forward: Qᵀ, Oᵀ, the scores Sᵀ of the current key tile,
@@ -405,7 +354,7 @@ static query_tile_state query_tile_state_in(float *scratch, int hs, int i0, int 
 // per query tile left the tile products waiting on them. Each query tile is summed over its key
 // tiles in order, exactly as alone.
 SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int head, int first,
-                                    int count, tile_update_fn update) {
+                                    int count, tile_kernels kernels) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
@@ -425,11 +374,11 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
         for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {
             query_tile_state *tile = &group[g];
             const int limit = tile->i0 - j0;
-            update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
-            online_softmax_step(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit, p->scale);
+            kernels.update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
+            kernels.online_softmax(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit, p->scale);
             if (p->dropout > 0.0f) drop_query_lanes(p, tile->st, z, head, tile->i0, j0, nc);  // after l: sums P
             // Ot = Ot∘alpha + Vᵀ·Pt
-            update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha);
+            kernels.update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha);
         }
     }
 
@@ -457,8 +406,7 @@ typedef struct {
 // dQᵀ) it also adds these key tiles' dq terms there, transposing dS to dSᵀ: the same products, in
 // the same order (key tiles ascending for every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
-                                        int count, tile_update_fn update, tile_transpose_fn transpose,
-                                        float *dqt_head) {
+                                        int count, tile_kernels kernels, float *dqt_head) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
@@ -489,22 +437,27 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         for (int g = 0; g < count && first + g <= query_tile; g++) {
             const key_tile_state *key = &group[g];
             const int j0 = key->j0, nc = key->nc, limit = i0 - j0;
-            update(s, q, (size_t)hs, 1, key->kt, nr, hs, 0, NULL);      // S = Q·Kᵀ
-            update(dp, dout, (size_t)hs, 1, key->vt, nr, hs, 0, NULL);  // dP = dO·Vᵀ
+            kernels.update(s, q, (size_t)hs, 1, key->kt, nr, hs, 0, NULL);      // S = Q·Kᵀ
+            kernels.update(dp, dout, (size_t)hs, 1, key->vt, nr, hs, 0, NULL);  // dP = dO·Vᵀ
             for (int r = 0; r < nr; r++) {
                 float *s_row = s + (size_t)r * TILE, *dp_row = dp + (size_t)r * TILE;
                 if (p->dropout > 0.0f) {
                     dropout_factors(p, z, probability_index(p, head, i0 + r, j0), 1);
-                    key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, z);
+                    kernels.key_lanes(p, s_row, dp_row, lse[r], delta[r], r, limit, z);
                 } else {
-                    key_lanes_row(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
+                    kernels.key_lanes(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
                 }
             }
-            update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL);  // dVᵀ += dOᵀ·(z∘P)
-            update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL);    // dKᵀ += Qᵀ·dS
-            if (dqt_head != NULL) {
-                transpose(ds_t, dp, nr, nc);  // dSᵀ, query lanes past nr zero
-                update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs, 1,
+            kernels.update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL);  // dVᵀ += dOᵀ·(z∘P)
+            kernels.update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL);    // dKᵀ += Qᵀ·dS
+            if (dqt_head != NULL && hs == TILE) {
+                // dQ += dS·K: with hs = 64 the lanes can be the head's dims, K's rows are the Bt tile
+                // as they lie, and no transpose is needed (the same products in the same order)
+                kernels.update(dqt_head + (size_t)i0 * TILE, dp, TILE, 1, p->k + head_offset + (size_t)j0 * hs, nr,
+                       nc, 1, NULL);
+            } else if (dqt_head != NULL) {
+                kernels.transpose(ds_t, dp, nr, nc);  // dSᵀ, query lanes past nr zero
+                kernels.update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs, 1,
                        (size_t)hs, ds_t, hs, nc, 1, NULL);
             }
         }
@@ -524,28 +477,29 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
 
 // All of dq, dk, dv for head `head` (FlashAttention-2 order: key tiles outer, query tiles inner).
 SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch, int head,
-                                          int unused, tile_update_fn update, tile_transpose_fn transpose) {
+                                          int unused, tile_kernels kernels) {
     (void)unused;
     const int T = p->T, hs = p->hs;
     const size_t tile_floats = (size_t)hs * TILE;
     float *dqt_head = scratch + backward_scratch_floats(hs);
     for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dqt_head[x] = 0.0f;
     for (int tile = 0; tile < p->tiles; tile += BACKWARD_GROUP)
-        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), update, transpose,
-                         dqt_head);
+        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), kernels, dqt_head);
     float *dq = p->dq + (size_t)head * T * hs;
     for (int tile = 0; tile < p->tiles; tile++) {
         const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
         const float *dqt = dqt_head + (size_t)tile * tile_floats;
         for (int r = 0; r < nr; r++)
-            for (int d = 0; d < hs; d++)
-                dq[(size_t)(i0 + r) * hs + d] += p->scale * dqt[(size_t)d * TILE + r];
+            for (int d = 0; d < hs; d++) {
+                const float sum = hs == TILE ? dqt[(size_t)r * TILE + d] : dqt[(size_t)d * TILE + r];
+                dq[(size_t)(i0 + r) * hs + d] += p->scale * sum;
+            }
     }
 }
 
 // dq for query tile `tile` of head `head`; lanes are queries.
 SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, int head, int tile,
-                                       tile_update_fn update) {
+                                       tile_kernels kernels) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
@@ -567,8 +521,8 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
 
     for (int key_tile = 0; key_tile <= tile; key_tile++) {
         const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0), limit = i0 - j0;
-        update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0, NULL);   // St = K·Qᵀ
-        update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0, NULL); // dPt = V·dOᵀ
+        kernels.update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0, NULL);   // St = K·Qᵀ
+        kernels.update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0, NULL); // dPt = V·dOᵀ
         for (int c = 0; c < nc; c++) {
             const float *s_row = st + (size_t)c * TILE;
             float *dp_row = dpt + (size_t)c * TILE;
@@ -579,7 +533,7 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
                 query_lanes_row(p, s_row, dp_row, lse, delta, c, limit, NULL);
             }
         }
-        update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1, NULL);  // dQᵀ += Kᵀ·dSᵀ
+        kernels.update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1, NULL);  // dQᵀ += Kᵀ·dSᵀ
     }
 
     float *dq = p->dq + rows;
@@ -602,25 +556,25 @@ static void query_tile_group(const flash_problem *p, int t, int *first, int *cou
 
 typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int tile);
 
-#define FLASH_PATH(suffix, target)                                                              \
-    target static void forward_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
-        int first, count;                                                                       \
-        query_tile_group(p, t, &first, &count);                                                 \
-        forward_task(p, s, h, first, count, tile_update_##suffix);                              \
-    }                                                                                           \
-    target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h,       \
-                                                 int t) {                                       \
-        const int first = t * BACKWARD_GROUP, count = SWL_MIN(BACKWARD_GROUP, p->tiles - first);  \
-        backward_kv_task(p, s, h, first, count, tile_update_##suffix, tile_transpose_##suffix,   \
-                         NULL);                                                                 \
-    }                                                                                           \
-    target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h,     \
-                                                   int t) {                                     \
-        backward_head_task(p, s, h, t, tile_update_##suffix, tile_transpose_##suffix);          \
-    }                                                                                           \
-    target static void backward_q_task_##suffix(const flash_problem *p, float *s, int h, int t) {\
-        backward_q_task(p, s, h, t, tile_update_##suffix);                                      \
+#define FLASH_PATH(suffix, target)                                                                  \
+    target static void forward_task_##suffix(const flash_problem *p, float *s, int h, int t) {       \
+        int first, count;                                                                           \
+        query_tile_group(p, t, &first, &count);                                                     \
+        forward_task(p, s, h, first, count, KERNELS(suffix));                                       \
+    }                                                                                               \
+    target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
+        const int first = t * BACKWARD_GROUP, count = SWL_MIN(BACKWARD_GROUP, p->tiles - first);      \
+        backward_kv_task(p, s, h, first, count, KERNELS(suffix), NULL);                             \
+    }                                                                                               \
+    target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h, int t) { \
+        backward_head_task(p, s, h, t, KERNELS(suffix));                                            \
+    }                                                                                               \
+    target static void backward_q_task_##suffix(const flash_problem *p, float *s, int h, int t) {    \
+        backward_q_task(p, s, h, t, KERNELS(suffix));                                               \
     }
+#define KERNELS(suffix)                                                                             \
+    ((tile_kernels){tile_update_##suffix, tile_transpose_##suffix, online_softmax_##suffix,         \
+                    key_lanes_##suffix})
 
 FLASH_PATH(portable, )
 #if SWL_HAS_X86
