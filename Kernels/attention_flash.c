@@ -130,17 +130,22 @@ SWL_ALWAYS_INLINE size_t probability_index(const flash_problem *p, int head, int
 // One key tile of the forward online softmax. st (nc,64) holds q·k per (key, query lane) and
 // becomes the unnormalized probabilities; m, l are the running max and sum per lane; alpha gets
 // exp(m_old − m_new), by which the caller's Ot update rescales Oᵀ. With `masked` 0 every key of
-// the tile is visible to every lane (a tile below the diagonal) and no lane is tested.
+// the tile is visible to every lane (a tile below the diagonal), no lane is tested, and tile_max
+// holds each lane's largest q·k already (the St product found it); with `masked` it is scratch.
+// The tile max is then scale·max(q·k), the same value as max(scale·q·k): rounding is monotonic.
 SWL_ALWAYS_INLINE void online_softmax_body(float *st, float *m, float *l, float *alpha, float *tile_max,
                                            int nc, int limit, float scale, int masked) {
-    for (int r = 0; r < TILE; r++) tile_max[r] = -INFINITY;
-    for (int c = 0; c < nc; c++) {
-        const float *row = st + (size_t)c * TILE;
-        for (int r = 0; r < TILE; r++) {
-            float s = !masked || visible(c, r, limit) ? scale * row[r] : -INFINITY;
-            tile_max[r] = s > tile_max[r] ? s : tile_max[r];
+    if (masked) {
+        for (int r = 0; r < TILE; r++) tile_max[r] = -INFINITY;
+        for (int c = 0; c < nc; c++) {
+            const float *row = st + (size_t)c * TILE;
+            for (int r = 0; r < TILE; r++) {
+                float s = visible(c, r, limit) ? row[r] : -INFINITY;
+                tile_max[r] = s > tile_max[r] ? s : tile_max[r];
+            }
         }
     }
+    for (int r = 0; r < TILE; r++) tile_max[r] *= scale;
     for (int r = 0; r < TILE; r++) {
         float m_new = m[r] > tile_max[r] ? m[r] : tile_max[r];
         // a lane with no visible key so far keeps m = −inf, l = 0 (never NaN)
@@ -245,9 +250,8 @@ SWL_TARGET_AVX512 static inline __m512 exp16_avx512(__m512 x) {
     return _mm512_maskz_scalef_ps(in_range, er, n);
 }
 
-// online_softmax_step for AVX-512: tiles below the diagonal in intrinsics (exp16_avx512, and the
-// tile max as scale times the max of the scores, the same value since rounding is monotonic);
-// the diagonal tiles through the compiled C. The same bits either way.
+// online_softmax_step for AVX-512: tiles below the diagonal in intrinsics (exp16_avx512), the
+// diagonal tiles through the compiled C. The same bits either way.
 SWL_TARGET_AVX512 static void online_softmax_avx512(float *st, float *m, float *l, float *alpha,
                                                     float *tile_max, int nc, int limit, float scale) {
     if (!below_diagonal(limit)) {
@@ -255,14 +259,10 @@ SWL_TARGET_AVX512 static void online_softmax_avx512(float *st, float *m, float *
         return;
     }
     const __m512 scales = _mm512_set1_ps(scale), minus_infinity = _mm512_set1_ps(-INFINITY);
-    __m512 best[4], m_new[4], sum[4];
-    for (int x = 0; x < 4; x++) best[x] = minus_infinity;
-    for (int c = 0; c < nc; c++)
-        for (int x = 0; x < 4; x++)  // max(s, best) keeps best when s is NaN, as the C does
-            best[x] = _mm512_max_ps(_mm512_load_ps(st + (size_t)c * TILE + 16 * x), best[x]);
+    __m512 m_new[4], sum[4];
     for (int x = 0; x < 4; x++) {
         const __m512 m_old = _mm512_loadu_ps(m + 16 * x);
-        m_new[x] = _mm512_max_ps(m_old, _mm512_mul_ps(scales, best[x]));
+        m_new[x] = _mm512_max_ps(m_old, _mm512_mul_ps(scales, _mm512_loadu_ps(tile_max + 16 * x)));
         const __mmask16 seen = _mm512_cmp_ps_mask(m_new[x], minus_infinity, _CMP_NEQ_UQ);
         const __m512 a = _mm512_maskz_mov_ps(seen, exp16_avx512(_mm512_sub_ps(m_old, m_new[x])));
         _mm512_storeu_ps(alpha + 16 * x, a);
@@ -374,11 +374,13 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
         for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {
             query_tile_state *tile = &group[g];
             const int limit = tile->i0 - j0;
-            kernels.update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL);  // St = K·Qᵀ
+            // St = K·Qᵀ; below the diagonal the product also finds each lane's largest score
+            float *tile_max = below_diagonal(limit) ? tile->tile_max : NULL;
+            kernels.update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL, tile_max);
             kernels.online_softmax(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit, p->scale);
             if (p->dropout > 0.0f) drop_query_lanes(p, tile->st, z, head, tile->i0, j0, nc);  // after l: sums P
             // Ot = Ot∘alpha + Vᵀ·Pt
-            kernels.update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha);
+            kernels.update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha, NULL);
         }
     }
 
@@ -437,8 +439,8 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         for (int g = 0; g < count && first + g <= query_tile; g++) {
             const key_tile_state *key = &group[g];
             const int j0 = key->j0, nc = key->nc, limit = i0 - j0;
-            kernels.update(s, q, (size_t)hs, 1, key->kt, nr, hs, 0, NULL);      // S = Q·Kᵀ
-            kernels.update(dp, dout, (size_t)hs, 1, key->vt, nr, hs, 0, NULL);  // dP = dO·Vᵀ
+            kernels.update(s, q, (size_t)hs, 1, key->kt, nr, hs, 0, NULL, NULL);      // S = Q·Kᵀ
+            kernels.update(dp, dout, (size_t)hs, 1, key->vt, nr, hs, 0, NULL, NULL);  // dP = dO·Vᵀ
             for (int r = 0; r < nr; r++) {
                 float *s_row = s + (size_t)r * TILE, *dp_row = dp + (size_t)r * TILE;
                 if (p->dropout > 0.0f) {
@@ -448,17 +450,17 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
                     kernels.key_lanes(p, s_row, dp_row, lse[r], delta[r], r, limit, NULL);
                 }
             }
-            kernels.update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL);  // dVᵀ += dOᵀ·(z∘P)
-            kernels.update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL);    // dKᵀ += Qᵀ·dS
+            kernels.update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL, NULL);  // dVᵀ += dOᵀ·(z∘P)
+            kernels.update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL, NULL);    // dKᵀ += Qᵀ·dS
             if (dqt_head != NULL && hs == TILE) {
                 // dQ += dS·K: with hs = 64 the lanes can be the head's dims, K's rows are the Bt tile
                 // as they lie, and no transpose is needed (the same products in the same order)
-                kernels.update(dqt_head + (size_t)i0 * TILE, dp, TILE, 1, p->k + head_offset + (size_t)j0 * hs, nr,
-                       nc, 1, NULL);
+                kernels.update(dqt_head + (size_t)i0 * TILE, dp, TILE, 1, p->k + head_offset + (size_t)j0 * hs,
+                               nr, nc, 1, NULL, NULL);
             } else if (dqt_head != NULL) {
                 kernels.transpose(ds_t, dp, nr, nc);  // dSᵀ, query lanes past nr zero
-                kernels.update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs, 1,
-                       (size_t)hs, ds_t, hs, nc, 1, NULL);
+                kernels.update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs,
+                               1, (size_t)hs, ds_t, hs, nc, 1, NULL, NULL);
             }
         }
     }
@@ -521,8 +523,8 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
 
     for (int key_tile = 0; key_tile <= tile; key_tile++) {
         const int j0 = key_tile * TILE, nc = SWL_MIN(TILE, T - j0), limit = i0 - j0;
-        kernels.update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0, NULL);   // St = K·Qᵀ
-        kernels.update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0, NULL); // dPt = V·dOᵀ
+        kernels.update(st, k + (size_t)j0 * hs, (size_t)hs, 1, qt, nc, hs, 0, NULL, NULL);   // St = K·Qᵀ
+        kernels.update(dpt, v + (size_t)j0 * hs, (size_t)hs, 1, dot, nc, hs, 0, NULL, NULL); // dPt = V·dOᵀ
         for (int c = 0; c < nc; c++) {
             const float *s_row = st + (size_t)c * TILE;
             float *dp_row = dpt + (size_t)c * TILE;
@@ -533,7 +535,7 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
                 query_lanes_row(p, s_row, dp_row, lse, delta, c, limit, NULL);
             }
         }
-        kernels.update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1, NULL);  // dQᵀ += Kᵀ·dSᵀ
+        kernels.update(dqt, k + (size_t)j0 * hs, 1, (size_t)hs, dpt, hs, nc, 1, NULL, NULL);  // dQᵀ += Kᵀ·dSᵀ
     }
 
     float *dq = p->dq + rows;

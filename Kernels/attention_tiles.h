@@ -6,6 +6,7 @@
 #ifndef SWIFTLET_ATTENTION_TILES_H
 #define SWIFTLET_ATTENTION_TILES_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "internal.h"
@@ -21,12 +22,16 @@
 /// C (M×64) = or += Σ_{k<K} A[m·sm + k·sk] · Bt[k·64 + ·]; C is 64-byte aligned, Bt need not be. With
 /// `accumulate` and a non-NULL `lane_scale` (64 values), C is first multiplied lane by lane by it
 /// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as rescaling C in a pass of
-/// its own before the update.
+/// its own before the update. A non-NULL `lane_max` (64 values) gets the largest value of each lane
+/// over the M rows of the result, found as they are stored (NaN rows skipped, as `s > max ? s : max`
+/// skips them): the forward's tile max without a pass over the tile.
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                               int M, int K, int accumulate, const float *lane_scale);
+                               int M, int K, int accumulate, const float *lane_scale, float *lane_max);
 
 static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
-                                 int M, int K, int accumulate, const float *lane_scale) {
+                                 int M, int K, int accumulate, const float *lane_scale, float *lane_max) {
+    if (lane_max != NULL)
+        for (int x = 0; x < TILE; x++) lane_max[x] = -INFINITY;
     for (int m = 0; m < M; m++) {
         float acc[TILE];
         for (int x = 0; x < TILE; x++) {
@@ -40,6 +45,8 @@ static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk,
             for (int x = 0; x < TILE; x++) acc[x] += am * b[x];
         }
         for (int x = 0; x < TILE; x++) C[m * TILE + x] = acc[x];
+        if (lane_max != NULL)
+            for (int x = 0; x < TILE; x++) lane_max[x] = acc[x] > lane_max[x] ? acc[x] : lane_max[x];
     }
 }
 
@@ -47,9 +54,10 @@ static void tile_update_portable(float *C, const float *A, size_t sm, size_t sk,
 // 4 rows × 64 lanes = 16 zmm accumulators; each k loads 4 vectors and broadcasts 4 scalars.
 SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_t sm, size_t sk,
                                                  const float *Bt, int M, int K, int accumulate,
-                                                 const float *lane_scale) {
+                                                 const float *lane_scale, float *lane_max) {
     const int rescale = accumulate && lane_scale != NULL;
-    __m512 lane_scales[4];  // read only when rescale
+    __m512 lane_scales[4], best[4];  // read only when rescale, and with lane_max
+    for (int x = 0; x < 4; x++) best[x] = _mm512_set1_ps(-INFINITY);
     for (int x = 0; x < 4; x++)
         lane_scales[x] = rescale ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
     int m = 0;
@@ -76,7 +84,10 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
             }
         }
         for (int g = 0; g < 4; g++)
-            for (int x = 0; x < 4; x++) _mm512_store_ps(C + (m + g) * TILE + 16 * x, acc[g][x]);
+            for (int x = 0; x < 4; x++) {
+                _mm512_store_ps(C + (m + g) * TILE + 16 * x, acc[g][x]);
+                if (lane_max != NULL) best[x] = _mm512_max_ps(acc[g][x], best[x]);  // NaN: keeps best
+            }
     }
     for (; m < M; m++) {
         __m512 acc[4];
@@ -90,15 +101,22 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
             const __m512 am = _mm512_set1_ps(a[(size_t)k * sk]);
             for (int x = 0; x < 4; x++) acc[x] = _mm512_fmadd_ps(am, _mm512_loadu_ps(b + 16 * x), acc[x]);
         }
-        for (int x = 0; x < 4; x++) _mm512_store_ps(C + m * TILE + 16 * x, acc[x]);
+        for (int x = 0; x < 4; x++) {
+            _mm512_store_ps(C + m * TILE + 16 * x, acc[x]);
+            if (lane_max != NULL) best[x] = _mm512_max_ps(acc[x], best[x]);
+        }
     }
+    if (lane_max != NULL)
+        for (int x = 0; x < 4; x++) _mm512_storeu_ps(lane_max + 16 * x, best[x]);
 }
 
 // 2 rows × 32 lanes = 8 ymm accumulators, over the two 32-lane halves of the tile.
 SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm, size_t sk,
                                              const float *Bt, int M, int K, int accumulate,
-                                             const float *lane_scale) {
+                                             const float *lane_scale, float *lane_max) {
     const int rescale = accumulate && lane_scale != NULL;
+    if (lane_max != NULL)
+        for (int x = 0; x < TILE; x++) lane_max[x] = -INFINITY;
     int m = 0;
     for (; m + 2 <= M; m += 2) {
         for (int half = 0; half < 2; half++) {
@@ -125,8 +143,14 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
                 }
             }
             for (int g = 0; g < 2; g++)
-                for (int x = 0; x < 4; x++)
-                    _mm256_store_ps(C + (m + g) * TILE + lane0 + 8 * x, acc[g][x]);
+                for (int x = 0; x < 4; x++) {
+                    float *c = C + (m + g) * TILE + lane0 + 8 * x;
+                    _mm256_store_ps(c, acc[g][x]);
+                    if (lane_max != NULL) {
+                        float *best = lane_max + lane0 + 8 * x;
+                        _mm256_storeu_ps(best, _mm256_max_ps(acc[g][x], _mm256_loadu_ps(best)));
+                    }
+                }
         }
     }
     for (; m < M; m++) {
@@ -141,7 +165,11 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
             const __m256 am = _mm256_set1_ps(a[(size_t)k * sk]);
             for (int x = 0; x < 8; x++) acc[x] = _mm256_fmadd_ps(am, _mm256_loadu_ps(b + 8 * x), acc[x]);
         }
-        for (int x = 0; x < 8; x++) _mm256_store_ps(C + m * TILE + 8 * x, acc[x]);
+        for (int x = 0; x < 8; x++) {
+            _mm256_store_ps(C + m * TILE + 8 * x, acc[x]);
+            if (lane_max != NULL)
+                _mm256_storeu_ps(lane_max + 8 * x, _mm256_max_ps(acc[x], _mm256_loadu_ps(lane_max + 8 * x)));
+        }
     }
 }
 #endif
