@@ -404,9 +404,10 @@ typedef struct {
 
 // dk and dv for the `count` key tiles from `first` on of head `head` (at most BACKWARD_GROUP);
 // lanes are keys. Each query tile's q, dout, out and lse are read once for the whole group, then
-// used by every key tile visible to it (see forward_task). With `dqt_head` (tiles × (hs,64), the whole head's
-// dQᵀ) it also adds these key tiles' dq terms there, transposing dS to dSᵀ: the same products, in
-// the same order (key tiles ascending for every query tile), as backward_q_task.
+// used by every key tile visible to it (see forward_task). With `dqt_head` (the whole head's
+// dQᵀ: tiles × (hs,64); with hs = 64 its dQ instead, (T,64) rounded up to whole tiles) it also adds
+// these key tiles' dq terms there: the same products, in the same order (key tiles ascending for
+// every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
                                         int count, tile_kernels kernels, float *dqt_head) {
     const int T = p->T, hs = p->hs;
