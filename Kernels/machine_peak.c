@@ -104,6 +104,8 @@ static float fma_rounds(swl_isa isa, long iterations, float seed, double *flops_
         *flops_per_round = FLOPS_PER_ROUND_256;
         return fma_rounds_avx2(iterations, seed);
     }
+#else
+    (void)isa;  // one path off x86
 #endif
     *flops_per_round = FLOPS_PER_ROUND_PORTABLE;
     return fma_rounds_portable(iterations, seed);
