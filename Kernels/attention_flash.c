@@ -6,7 +6,8 @@
 //     C[m, 0:64] (=|+=) Σ_k A(m,k) · Bt[k, 0:64]
 // where A(m,k) = A[m·sm + k·sk] is broadcast and Bt is a contiguous (K,64) tile. The 64 lanes are
 // the queries of a query tile (forward, dq pass) or the keys of a key tile (dk/dv pass), so the
-// online softmax is plain lane-wise vector code and any head size works without tails.
+// online softmax is plain lane-wise vector code and any head size works without tails (and, for
+// the whole-head dQ with hs = 64, the head's dims).
 //
 // Forward, one task per (b,h, group of query tiles), key tiles 0…diagonal (tiles above it are
 // skipped), each key tile used by every query tile of the group it is visible to:
@@ -20,7 +21,7 @@
 //         the same P and dS transposed, dQᵀ += Kᵀ·dSᵀ
 //     with D_i = Σ_d dout[i,d]·out[i,d]; dq and dk get the factor scale at the end.
 //     When there are enough heads to keep every thread busy, one task per (b,h) runs the dk/dv
-//     loop and adds each tile's dSᵀ·K into a per-head dQᵀ as it goes (5 tile products per tile
+//     loop and adds each tile's Kᵀ·dSᵀ into a per-head dQᵀ as it goes (5 tile products per tile
 //     pair instead of 7); with hs = 64 it adds dS·K into a per-head dQ instead, the head's dims in
 //     the lanes and no transpose. It sums the same products in the same order: identical bits.
 // Dropout on the probabilities (nanoGPT's attn_dropout), when asked for: z_ij = 1/(1−p) or 0, drawn
@@ -31,7 +32,7 @@
 // Grouping tiles changes who reads a K, V, Q or dO tile, never how a sum runs: every query tile
 // and every key tile is summed over the other side's tiles in the same order as alone.
 // Scratch is one block per thread, allocated once per call: O(group·64·hs + 64²) floats, plus
-// the per-head dQᵀ (T·hs) in whole-head mode.
+// the per-head dQᵀ (or dQ with hs = 64: tiles·64·hs floats) in whole-head mode.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +133,9 @@ SWL_ALWAYS_INLINE size_t probability_index(const flash_problem *p, int head, int
 // exp(m_old − m_new), by which the caller's Ot update rescales Oᵀ. With `masked` 0 every key of
 // the tile is visible to every lane (a tile below the diagonal), no lane is tested, and tile_max
 // holds each lane's largest q·k already (the St product found it); with `masked` it is scratch.
-// The tile max is then scale·max(q·k), the same value as max(scale·q·k): rounding is monotonic.
+// The tile max is then scale·max(q·k), the same value as max(scale·q·k) since rounding is
+// monotonic (up to the sign of a zero, which m only meets in subtractions: it cannot reach the
+// outputs).
 SWL_ALWAYS_INLINE void online_softmax_body(float *st, float *m, float *l, float *alpha, float *tile_max,
                                            int nc, int limit, float scale, int masked) {
     if (masked) {
@@ -272,16 +275,16 @@ SWL_TARGET_AVX512 static void online_softmax_avx512(float *st, float *m, float *
     for (int c = 0; c < nc; c++) {
         float *row = st + (size_t)c * TILE;
         for (int x = 0; x < 4; x++) {
-            const __m512 p = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_load_ps(row + 16 * x), m_new[x]));
-            _mm512_store_ps(row + 16 * x, p);
+            const __m512 p = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_loadu_ps(row + 16 * x), m_new[x]));
+            _mm512_storeu_ps(row + 16 * x, p);
             sum[x] = _mm512_add_ps(sum[x], p);
         }
     }
     for (int x = 0; x < 4; x++) _mm512_storeu_ps(l + 16 * x, sum[x]);
 }
 
-// key_lanes_row for AVX-512: rows below the diagonal in intrinsics with exp16_avx512, the same
-// operations as the compiled C (keep·dP − D as one FMA); rows on the diagonal through the C.
+// key_lanes_row for AVX-512: rows of tiles below the diagonal in intrinsics with exp16_avx512, the
+// same operations as the compiled C (keep·dP − D as one FMA); rows of diagonal tiles through the C.
 SWL_TARGET_AVX512 static void key_lanes_avx512(const flash_problem *p, float *s_row, float *dp_row,
                                                float lse_r, float delta_r, int r, int limit, const float *z) {
     if (!below_diagonal(limit)) {
@@ -291,11 +294,11 @@ SWL_TARGET_AVX512 static void key_lanes_avx512(const flash_problem *p, float *s_
     const __m512 scales = _mm512_set1_ps(p->scale), lse = _mm512_set1_ps(lse_r);
     const __m512 delta = _mm512_set1_ps(delta_r);
     for (int x = 0; x < TILE; x += 16) {
-        const __m512 prob = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_load_ps(s_row + x), lse));
-        const __m512 keep = z != NULL ? _mm512_load_ps(z + x) : _mm512_set1_ps(1.0f);
-        _mm512_store_ps(s_row + x, _mm512_mul_ps(prob, keep));
-        const __m512 ds = _mm512_mul_ps(prob, _mm512_fmsub_ps(keep, _mm512_load_ps(dp_row + x), delta));
-        _mm512_store_ps(dp_row + x, ds);
+        const __m512 prob = exp16_avx512(_mm512_fmsub_ps(scales, _mm512_loadu_ps(s_row + x), lse));
+        const __m512 keep = z != NULL ? _mm512_loadu_ps(z + x) : _mm512_set1_ps(1.0f);
+        _mm512_storeu_ps(s_row + x, _mm512_mul_ps(prob, keep));
+        const __m512 ds = _mm512_mul_ps(prob, _mm512_fmsub_ps(keep, _mm512_loadu_ps(dp_row + x), delta));
+        _mm512_storeu_ps(dp_row + x, ds);
     }
 }
 #endif
@@ -374,13 +377,17 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
         for (int g = SWL_MAX(0, key_tile - first); g < count; g++) {
             query_tile_state *tile = &group[g];
             const int limit = tile->i0 - j0;
-            // St = K·Qᵀ; below the diagonal the product also finds each lane's largest score
+            // St = K·Qᵀ; below the diagonal the product also finds each lane's largest score, which
+            // the softmax step takes as given exactly there (the same below_diagonal test)
             float *tile_max = below_diagonal(limit) ? tile->tile_max : NULL;
             kernels.update(tile->st, k + (size_t)j0 * hs, (size_t)hs, 1, tile->qt, nc, hs, 0, NULL, tile_max);
-            kernels.online_softmax(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit, p->scale);
-            if (p->dropout > 0.0f) drop_query_lanes(p, tile->st, z, head, tile->i0, j0, nc);  // after l: sums P
+            kernels.online_softmax(tile->st, tile->m, tile->l, tile->alpha, tile->tile_max, nc, limit,
+                                   p->scale);
+            // after l, which sums the undropped P
+            if (p->dropout > 0.0f) drop_query_lanes(p, tile->st, z, head, tile->i0, j0, nc);
             // Ot = Ot∘alpha + Vᵀ·Pt
-            kernels.update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha, NULL);
+            kernels.update(tile->ot, v + (size_t)j0 * hs, 1, (size_t)hs, tile->st, hs, nc, 1, tile->alpha,
+                           NULL);
         }
     }
 
@@ -396,6 +403,11 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
     }
 }
 
+// Whether the whole-head backward keeps the head's dQ with its dims in the lanes (hs = 64: the
+// rows of K are then a tile product's Bt as they lie) rather than dQᵀ with the queries in them.
+// Either way each element sums the same products in the same order.
+SWL_ALWAYS_INLINE int dq_in_rows(int hs) { return hs == TILE; }
+
 // One key tile's state in the dk/dv pass: Kᵀ, Vᵀ and the dKᵀ, dVᵀ sums.
 typedef struct {
     float *kt, *vt, *dkt, *dvt;
@@ -404,12 +416,12 @@ typedef struct {
 
 // dk and dv for the `count` key tiles from `first` on of head `head` (at most BACKWARD_GROUP);
 // lanes are keys. Each query tile's q, dout, out and lse are read once for the whole group, then
-// used by every key tile visible to it (see forward_task). With `dqt_head` (the whole head's
+// used by every key tile visible to it (see forward_task). With `dq_head` (the whole head's
 // dQᵀ: tiles × (hs,64); with hs = 64 its dQ instead, (T,64) rounded up to whole tiles) it also adds
 // these key tiles' dq terms there: the same products, in the same order (key tiles ascending for
 // every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
-                                        int count, tile_kernels kernels, float *dqt_head) {
+                                        int count, tile_kernels kernels, float *dq_head) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
@@ -453,15 +465,15 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
             }
             kernels.update(key->dvt, dout, 1, (size_t)hs, s, hs, nr, 1, NULL, NULL);  // dVᵀ += dOᵀ·(z∘P)
             kernels.update(key->dkt, q, 1, (size_t)hs, dp, hs, nr, 1, NULL, NULL);    // dKᵀ += Qᵀ·dS
-            if (dqt_head != NULL && hs == TILE) {
-                // dQ += dS·K: with hs = 64 the lanes can be the head's dims, K's rows are the Bt tile
-                // as they lie, and no transpose is needed (the same products in the same order)
-                kernels.update(dqt_head + (size_t)i0 * TILE, dp, TILE, 1, p->k + head_offset + (size_t)j0 * hs,
-                               nr, nc, 1, NULL, NULL);
-            } else if (dqt_head != NULL) {
-                kernels.transpose(ds_t, dp, nr, nc);  // dSᵀ, query lanes past nr zero
-                kernels.update(dqt_head + (size_t)query_tile * tile_floats, p->k + head_offset + (size_t)j0 * hs,
-                               1, (size_t)hs, ds_t, hs, nc, 1, NULL, NULL);
+            if (dq_head != NULL) {
+                const float *k_rows = p->k + head_offset + (size_t)j0 * hs;
+                if (dq_in_rows(hs)) {  // dQ += dS·K, no transpose
+                    kernels.update(dq_head + (size_t)i0 * TILE, dp, TILE, 1, k_rows, nr, nc, 1, NULL, NULL);
+                } else {  // dQᵀ += Kᵀ·dSᵀ, with dSᵀ's query lanes past nr zero
+                    kernels.transpose(ds_t, dp, nr, nc);
+                    kernels.update(dq_head + (size_t)query_tile * tile_floats, k_rows, 1, (size_t)hs, ds_t,
+                                   hs, nc, 1, NULL, NULL);
+                }
             }
         }
     }
@@ -484,19 +496,20 @@ SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch
     (void)unused;
     const int T = p->T, hs = p->hs;
     const size_t tile_floats = (size_t)hs * TILE;
-    float *dqt_head = scratch + backward_scratch_floats(hs);
-    for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dqt_head[x] = 0.0f;
+    float *dq_head = scratch + backward_scratch_floats(hs);
+    for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dq_head[x] = 0.0f;
     for (int tile = 0; tile < p->tiles; tile += BACKWARD_GROUP)
-        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), kernels, dqt_head);
-    float *dq = p->dq + (size_t)head * T * hs;
+        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), kernels, dq_head);
     for (int tile = 0; tile < p->tiles; tile++) {
         const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
-        const float *dqt = dqt_head + (size_t)tile * tile_floats;
-        for (int r = 0; r < nr; r++)
-            for (int d = 0; d < hs; d++) {
-                const float sum = hs == TILE ? dqt[(size_t)r * TILE + d] : dqt[(size_t)d * TILE + r];
-                dq[(size_t)(i0 + r) * hs + d] += p->scale * sum;
-            }
+        const float *sums = dq_head + (size_t)tile * tile_floats;
+        float *dq = p->dq + ((size_t)head * T + (size_t)i0) * hs;
+        if (dq_in_rows(hs)) {
+            for (size_t x = 0; x < (size_t)nr * hs; x++) dq[x] += p->scale * sums[x];
+        } else {
+            for (int r = 0; r < nr; r++)
+                for (int d = 0; d < hs; d++) dq[(size_t)r * hs + d] += p->scale * sums[(size_t)d * TILE + r];
+        }
     }
 }
 
@@ -559,6 +572,10 @@ static void query_tile_group(const flash_problem *p, int t, int *first, int *cou
 
 typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int tile);
 
+#define KERNELS(suffix)                                                                             \
+    ((tile_kernels){tile_update_##suffix, tile_transpose_##suffix, online_softmax_##suffix,         \
+                    key_lanes_##suffix})
+
 #define FLASH_PATH(suffix, target)                                                                  \
     target static void forward_task_##suffix(const flash_problem *p, float *s, int h, int t) {       \
         int first, count;                                                                           \
@@ -575,27 +592,31 @@ typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int ti
     target static void backward_q_task_##suffix(const flash_problem *p, float *s, int h, int t) {    \
         backward_q_task(p, s, h, t, KERNELS(suffix));                                               \
     }
-#define KERNELS(suffix)                                                                             \
-    ((tile_kernels){tile_update_##suffix, tile_transpose_##suffix, online_softmax_##suffix,         \
-                    key_lanes_##suffix})
-
 FLASH_PATH(portable, )
 #if SWL_HAS_X86
 FLASH_PATH(avx2, SWL_TARGET_AVX2)
 FLASH_PATH(avx512, SWL_TARGET_AVX512)
 #endif
+#undef FLASH_PATH
+#undef KERNELS
+#undef LANE_STEPS
 
 typedef struct { task_fn forward, backward_kv, backward_q, backward_head; } flash_path;
+
+#define PATH_TASKS(suffix)                                                                          \
+    ((flash_path){forward_task_##suffix, backward_kv_task_##suffix, backward_q_task_##suffix,       \
+                  backward_head_task_##suffix})
 
 static flash_path active_path(void) {
     switch (swl_isa_active()) {
 #if SWL_HAS_X86
-    case SWL_ISA_AVX512: return (flash_path){forward_task_avx512, backward_kv_task_avx512, backward_q_task_avx512, backward_head_task_avx512};
-    case SWL_ISA_AVX2: return (flash_path){forward_task_avx2, backward_kv_task_avx2, backward_q_task_avx2, backward_head_task_avx2};
+    case SWL_ISA_AVX512: return PATH_TASKS(avx512);
+    case SWL_ISA_AVX2: return PATH_TASKS(avx2);
 #endif
-    default: return (flash_path){forward_task_portable, backward_kv_task_portable, backward_q_task_portable, backward_head_task_portable};
+    default: return PATH_TASKS(portable);
     }
 }
+#undef PATH_TASKS
 
 static float *allocate_scratch(size_t floats) {
     float *scratch = aligned_alloc(64, floats * sizeof(float));
@@ -659,7 +680,9 @@ void swl_attention_flash_forward_dropout(float *out, float *lse, const float *q,
 }
 
 void swl_attention_dropout_factors(float *z, size_t first, size_t stride, float dropout, uint64_t seed) {
-    flash_problem p = {.dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed)};
+    flash_problem p = {
+        .dropout = dropout, .keep_scale = dropout_keep_scale(dropout), .key = dropout_key_of(seed),
+    };
     dropout_factors(&p, z, first, stride);
 }
 

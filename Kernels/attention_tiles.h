@@ -23,8 +23,8 @@
 /// `accumulate` and a non-NULL `lane_scale` (64 values), C is first multiplied lane by lane by it
 /// (the forward's rescaling of Oᵀ by exp(m_old − m_new)): the same bits as rescaling C in a pass of
 /// its own before the update. A non-NULL `lane_max` (64 values) gets the largest value of each lane
-/// over the M rows of the result, found as they are stored (NaN rows skipped, as `s > max ? s : max`
-/// skips them): the forward's tile max without a pass over the tile.
+/// over the M rows of the result, found as they are stored (NaN values skipped lane by lane, as
+/// `s > max ? s : max` skips them): the forward's tile max without a pass over the tile.
 typedef void (*tile_update_fn)(float *C, const float *A, size_t sm, size_t sk, const float *Bt,
                                int M, int K, int accumulate, const float *lane_scale, float *lane_max);
 
@@ -56,7 +56,8 @@ SWL_TARGET_AVX512 static void tile_update_avx512(float *C, const float *A, size_
                                                  const float *Bt, int M, int K, int accumulate,
                                                  const float *lane_scale, float *lane_max) {
     const int rescale = accumulate && lane_scale != NULL;
-    __m512 lane_scales[4], best[4];  // read only when rescale, and with lane_max
+    __m512 lane_scales[4];  // read only when rescale
+    __m512 best[4];         // the running lane max, with lane_max
     for (int x = 0; x < 4; x++) best[x] = _mm512_set1_ps(-INFINITY);
     for (int x = 0; x < 4; x++)
         lane_scales[x] = rescale ? _mm512_loadu_ps(lane_scale + 16 * x) : _mm512_setzero_ps();
@@ -126,7 +127,8 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
                 for (int x = 0; x < 4; x++) {
                     const float *c = C + (m + g) * TILE + lane0 + 8 * x;
                     acc[g][x] = accumulate ? _mm256_load_ps(c) : _mm256_setzero_ps();
-                    if (rescale) acc[g][x] = _mm256_mul_ps(acc[g][x], _mm256_loadu_ps(lane_scale + lane0 + 8 * x));
+                    if (rescale)
+                        acc[g][x] = _mm256_mul_ps(acc[g][x], _mm256_loadu_ps(lane_scale + lane0 + 8 * x));
                 }
             const float *a = A + (size_t)m * sm;
             for (int k = 0; k < K; k++) {

@@ -8,9 +8,9 @@
 // left the single pass waiting on memory (1.15× slower on one thread).
 #define CROSSENTROPY_PREFETCH_AHEAD 2048
 // And into L2 this far ahead (128 KiB), a second stream of requests: one stream into L1 is bound
-// by the core's fill buffers. On an Intel Xeon (model 207) the forward read 11.1–11.8 → 13.0–13.3
+// by the core's fill buffers. On an Intel Xeon (model 207) the forward read 11.1–11.8 → 13.0–13.5
 // GB/s on 1 thread and 22.2–24.2 → 25.6–26.4 on 2 (N=1,024, V=50,257; distances of 16K to 64K
-// floats measured alike, 8K and 128K slower).
+// floats measured alike, 128K a little slower).
 #define CROSSENTROPY_PREFETCH_L2_AHEAD 32768
 // A block is summed against the largest logit of the blocks before it; if its own largest is
 // more than this above, its exps could overflow, and it is summed again against that one.
