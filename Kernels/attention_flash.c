@@ -241,14 +241,14 @@ SWL_TARGET_AVX512 static inline __m512 exp16_avx512(__m512 x) {
     const __m512 clamped = _mm512_min_ps(_mm512_set1_ps(88.0f), x);  // lanes under −87 are discarded
     const __m512 magic = _mm512_set1_ps(12582912.0f);
     const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(clamped, _mm512_set1_ps(SWL_LOG2E), magic), magic);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), clamped);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 poly = _mm512_set1_ps(1.9875691500e-4f);
-    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(1.3981999507e-3f));
-    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(8.3334519073e-3f));
-    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(4.1665795894e-2f));
-    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(1.6666665459e-1f));
-    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SWL_EXP_LN2_HIGH), clamped);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SWL_EXP_LN2_LOW), r);
+    __m512 poly = _mm512_set1_ps(SWL_EXP_P0);
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(SWL_EXP_P1));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(SWL_EXP_P2));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(SWL_EXP_P3));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(SWL_EXP_P4));
+    poly = _mm512_fmadd_ps(poly, r, _mm512_set1_ps(SWL_EXP_P5));
     const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(poly, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
     return _mm512_maskz_scalef_ps(in_range, er, n);
 }

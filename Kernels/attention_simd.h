@@ -24,14 +24,14 @@ SWL_ALWAYS_INLINE float swl_exp(float x) {
     // n = round(x·log2 e) by the add-and-subtract trick (exact for |n| < 2^22).
     const float magic = 12582912.0f;  // 1.5·2^23
     float n = (clamped * SWL_LOG2E + magic) - magic;
-    float r = clamped - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float poly = 1.9875691500e-4f;
-    poly = poly * r + 1.3981999507e-3f;
-    poly = poly * r + 8.3334519073e-3f;
-    poly = poly * r + 4.1665795894e-2f;
-    poly = poly * r + 1.6666665459e-1f;
-    poly = poly * r + 5.0000001201e-1f;
+    float r = clamped - n * SWL_EXP_LN2_HIGH;
+    r = r - n * SWL_EXP_LN2_LOW;
+    float poly = SWL_EXP_P0;
+    poly = poly * r + SWL_EXP_P1;
+    poly = poly * r + SWL_EXP_P2;
+    poly = poly * r + SWL_EXP_P3;
+    poly = poly * r + SWL_EXP_P4;
+    poly = poly * r + SWL_EXP_P5;
     float er = poly * (r * r) + r + 1.0f;
     int32_t bits = ((int32_t)n + 127) << 23;
     float two_n;

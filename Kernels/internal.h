@@ -56,6 +56,19 @@ static inline swl_share swl_thread_share(size_t count) {
 // log2 e as a float: exp(a) = 2^(a·log2 e), the form every kernel's exp takes.
 #define SWL_LOG2E 1.44269504088896341f
 
+// Cephes' expf, shared by swl_exp (attention_simd.h), its AVX-512 twin exp16_avx512
+// (attention_flash.c) and the Cody–Waite vexp of pointwise_simd.h: r = x − n·ln 2 with ln 2 split
+// in two (LN2_HIGH has few bits, so n·LN2_HIGH is exact), then e^r ≈ 1 + r + r²·p(r) on
+// |r| ≤ ln2/2 with p(r) = ((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5.
+#define SWL_EXP_LN2_HIGH 0.693359375f
+#define SWL_EXP_LN2_LOW (-2.12194440e-4f)
+#define SWL_EXP_P0 1.9875691500e-4f
+#define SWL_EXP_P1 1.3981999507e-3f
+#define SWL_EXP_P2 8.3334519073e-3f
+#define SWL_EXP_P3 4.1665795894e-2f
+#define SWL_EXP_P4 1.6666665459e-1f
+#define SWL_EXP_P5 5.0000001201e-1f
+
 // An output this large is written with streaming stores (vstream in pointwise_simd.h): it will
 // not stay in a 32 MiB L3 beside its inputs anyway, and a normal store first reads every line
 // it writes (read-for-ownership), a third more memory traffic for a kernel that reads one array

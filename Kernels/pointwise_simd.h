@@ -313,14 +313,14 @@ VEC_FN vf VEC(vexp)(vf a) {
     vf x = vmin(vset1(88.0f), a);
 #endif
     vf k = VEC(simd_round)(vmul(x, vset1(SWL_LOG2E)));
-    vf r = vfma(k, vset1(-0.693359375f), x);
-    r = vfma(k, vset1(2.12194440e-4f), r);
-    vf p = vset1(1.9875691500e-4f);
-    p = vfma(p, r, vset1(1.3981999507e-3f));
-    p = vfma(p, r, vset1(8.3334519073e-3f));
-    p = vfma(p, r, vset1(4.1665795894e-2f));
-    p = vfma(p, r, vset1(1.6666665459e-1f));
-    p = vfma(p, r, vset1(5.0000001201e-1f));
+    vf r = vfma(k, vset1(-SWL_EXP_LN2_HIGH), x);
+    r = vfma(k, vset1(-SWL_EXP_LN2_LOW), r);
+    vf p = vset1(SWL_EXP_P0);
+    p = vfma(p, r, vset1(SWL_EXP_P1));
+    p = vfma(p, r, vset1(SWL_EXP_P2));
+    p = vfma(p, r, vset1(SWL_EXP_P3));
+    p = vfma(p, r, vset1(SWL_EXP_P4));
+    p = vfma(p, r, vset1(SWL_EXP_P5));
     p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
     vf e = vmul(p, VEC(simd_pow2)(vmax(k, vset1(-126.0f))));  // NaN k gives −126: no UB
     return vsel_gt(vset1(-87.33654f), x, vset1(0.0f), e);
