@@ -183,8 +183,8 @@ enum KernelCases {
                 let losses = space.zeros(n), lse = space.zeros(n)
                 return { _ = swl_crossentropy_forward(losses, lse, logits, targets, count, classes, stride) }
             },
-            // Reads logits, lse and targets; reads and writes dlogits.
-            BenchmarkCase(name: "crossentropy", variant: "backward", shape: shape, bytes: 4 * (3 * logitCount + 2 * rowCount)) { space in
+            // Reads logits, lse and targets; writes dlogits (overwritten, not read).
+            BenchmarkCase(name: "crossentropy", variant: "backward", shape: shape, bytes: 4 * (2 * logitCount + 2 * rowCount)) { space in
                 let logits = space.floats(n * vp, scale: 8), targets = space.indices(n, below: v)
                 let losses = space.zeros(n), lse = space.zeros(n), dlogits = space.zeros(n * vp)
                 _ = swl_crossentropy_forward(losses, lse, logits, targets, count, classes, stride)

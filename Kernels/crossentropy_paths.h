@@ -96,7 +96,7 @@ VEC_KERNEL float VEC(crossentropy_row_logsumexp)(const float *row, int V) {
 }
 
 // Σ_j exp(row[j] − shift) over V logits (all ≤ shift + log V, so nothing overflows), in
-// blocks added in double, with exp taken exactly as crossentropy_row_add_softmax takes it.
+// blocks added in double, with exp taken exactly as crossentropy_row_softmax takes it.
 VEC_KERNEL double VEC(crossentropy_row_sum_exp)(const float *row, int V, float shift) {
     float offset = VEC(crossentropy_offset)(shift);
     double total = 0.0;
@@ -105,32 +105,34 @@ VEC_KERNEL double VEC(crossentropy_row_sum_exp)(const float *row, int V, float s
     return total;
 }
 
-// drow[j] += scale·exp(row[j] − shift) over V logits.
-VEC_KERNEL void VEC(crossentropy_row_add_softmax)(float *drow, const float *row, int V, float shift,
-                                                   float scale) {
+// drow[j] = scale·exp(row[j] − shift) over V logits, streamed past the caches when `stream`.
+// The product is taken as scale·p + 0, the addition a cleared drow had when this kernel added
+// into it: the same bits (a −0 product becomes +0).
+VEC_KERNEL void VEC(crossentropy_row_softmax)(float *drow, const float *row, int V, float shift,
+                                               float scale, bool stream) {
     const vf log2e = vset1(SWL_LOG2E), voffset = vset1(VEC(crossentropy_offset)(shift));
-    const vf vscale = vset1(scale);
+    const vf vscale = vset1(scale), zero = vset1(0.0f);
     int j = (int)valign_head(drow, (size_t)V);  // elementwise: peel to aligned stores
     if (j > 0) {
         vf p = vexp2(vfma(vload_n(row, j, -INFINITY), log2e, voffset));
-        vstore_n(drow, vfma(vscale, p, vload_n(drow, j, 0.0f)), j);
+        vstore_n(drow, vfma(vscale, p, zero), j);
     }
     for (; j + 4 * VW <= V; j += 4 * VW) {
-        for (int k = 0; k < 4 * VW; k += 16) __builtin_prefetch(drow + j + k + CROSSENTROPY_PREFETCH_AHEAD, 1);
+        if (!stream)  // a normal store reads its line first: ask for it ahead
+            for (int k = 0; k < 4 * VW; k += 16) __builtin_prefetch(drow + j + k + CROSSENTROPY_PREFETCH_AHEAD, 1);
         vf p0 = vexp2(vfma(vload(row + j), log2e, voffset));
         vf p1 = vexp2(vfma(vload(row + j + VW), log2e, voffset));
         vf p2 = vexp2(vfma(vload(row + j + 2 * VW), log2e, voffset));
         vf p3 = vexp2(vfma(vload(row + j + 3 * VW), log2e, voffset));
-        vstore(drow + j, vfma(vscale, p0, vload(drow + j)));
-        vstore(drow + j + VW, vfma(vscale, p1, vload(drow + j + VW)));
-        vstore(drow + j + 2 * VW, vfma(vscale, p2, vload(drow + j + 2 * VW)));
-        vstore(drow + j + 3 * VW, vfma(vscale, p3, vload(drow + j + 3 * VW)));
+        vput(drow + j, vfma(vscale, p0, zero), stream);
+        vput(drow + j + VW, vfma(vscale, p1, zero), stream);
+        vput(drow + j + 2 * VW, vfma(vscale, p2, zero), stream);
+        vput(drow + j + 3 * VW, vfma(vscale, p3, zero), stream);
     }
-    for (; j + VW <= V; j += VW)
-        vstore(drow + j, vfma(vscale, vexp2(vfma(vload(row + j), log2e, voffset)), vload(drow + j)));
+    for (; j + VW <= V; j += VW) vput(drow + j, vfma(vscale, vexp2(vfma(vload(row + j), log2e, voffset)), zero), stream);
     if (j < V) {
         int lanes = V - j;
         vf p = vexp2(vfma(vload_n(row + j, lanes, -INFINITY), log2e, voffset));
-        vstore_n(drow + j, vfma(vscale, p, vload_n(drow + j, lanes, 0.0f)), lanes);
+        vstore_n(drow + j, vfma(vscale, p, zero), lanes);
     }
 }

@@ -183,8 +183,8 @@ void swl_merge_heads_backward(float *dy, const float *dout, int B, int T, int H,
 /// Returns the mean loss over non-ignored rows (0 if every row is ignored).
 float swl_crossentropy_forward(float *losses, float *lse, const float *logits,
                                const int32_t *targets, int N, int V, int Vp);
-/// dlogits (N,Vp) += dloss·(softmax − onehot)/count over non-ignored rows; padding and ignored
-/// rows are left untouched.
+/// dlogits (N,Vp) = dloss·(softmax − onehot)/count over non-ignored rows; padding columns and
+/// ignored rows are set to 0 (dlogits is overwritten, never read).
 void swl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                                const int32_t *targets, int N, int V, int Vp, float dloss);
 

@@ -330,7 +330,7 @@ public final class GPT {
         let rows = batch * time, c = config.embeddingSize
         let g = activationGradients(batch: batch, time: time)
 
-        g.logits.clear(rows * config.paddedVocabularySize)
+        // Overwrites all of dlogits (padding and ignored rows with 0): nothing to clear first.
         swl_crossentropy_backward(g.logits, a.logits, a.logsumexp, a.targets, Int32(rows),
                                   Int32(config.vocabularySize), Int32(config.paddedVocabularySize), lossScale)
         let lastOutput: UnsafeMutablePointer<Float> = blocks.last!.output(a.blocks.last!)

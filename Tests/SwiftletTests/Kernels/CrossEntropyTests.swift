@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Swiftlet
+import SwiftletKernels
 
 @Suite("Cross-entropy kernels", .serialized) struct CrossEntropyTests {
     @Test func goldenOnEveryPath() throws {
@@ -59,6 +60,27 @@ import Swiftlet
                                    Array(dPlain.values[(r * vocabulary)..<((r + 1) * vocabulary)]), "row \(r) on \(isa)")
                 #expect(dPad.values[(r * padded + vocabulary)..<((r + 1) * padded)].allSatisfy { $0 == 0 })
             }
+        }
+    }
+
+    /// The backward overwrites dlogits (the model no longer clears it first): a buffer full of NaN
+    /// comes out as the gradient, with 0 on the padding and on ignored rows, bitwise what the
+    /// wrapper returns, both below and above the size that is written with streaming stores.
+    @Test(arguments: [(5, 50, 64), (44, 50_257, 50_304)])
+    func backwardOverwritesItsOutput(rows: Int, vocabulary: Int, padded: Int) throws {
+        var random = TestRandom(seed: 35)
+        let logits = try Tensor(shape: [rows, padded], values: random.normals(rows * padded, std: 3))
+        let targets = (0..<rows).map { Int32($0 % 4 == 1 ? -1 : ($0 * 7919) % vocabulary) }
+        try forEachConfiguration(threads: [1, 2, 3]) { isa, threads in
+            let forward = try Kernels.crossEntropy(logits: logits, targets: targets, vocabularySize: vocabulary)
+            let expected = try Kernels.crossEntropyBackward(
+                logits: logits, logSumExp: forward.logSumExp, targets: targets, vocabularySize: vocabulary, lossGradient: 0.5)
+            var dlogits = [Float](repeating: .nan, count: rows * padded)
+            swl_crossentropy_backward(&dlogits, logits.values, forward.logSumExp.values, targets, Int32(rows),
+                                      Int32(vocabulary), Int32(padded), 0.5)
+            expectBitwiseEqual(dlogits, expected.values, "\(rows)×\(padded) on \(isa), \(threads) threads")
+            #expect(expected.values[padded..<(2 * padded)].allSatisfy { $0 == 0 && $0.sign == .plus })
+            #expect(expected.values[(padded - 3)..<padded].allSatisfy { $0 == 0 })
         }
     }
 
