@@ -1,5 +1,6 @@
 // AdamW update, the sum of squares behind gradient-norm clipping, in-place scaling and zeroing.
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
@@ -113,13 +114,48 @@ void swl_scale(float *x, size_t n, float s) {
     }
 }
 
-// x is (n). One run per thread, each a single memset: runs this long (the 124M gradients of GPT-2,
-// zeroed before every step) are written with streaming stores by the C library, at memory speed
-// on every core rather than one.
+// Zeroes x[0, n) with streaming stores: aligned whole vectors past the caches, plain stores for
+// the ends.
+#if SWL_HAS_X86
+static SWL_TARGET_AVX512 void zero_streamed_avx512(float *x, size_t n) {
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(x + i) & 63) != 0; i++) x[i] = 0.0f;
+    for (; i + 16 <= n; i += 16) _mm512_stream_ps(x + i, _mm512_setzero_ps());
+    for (; i < n; i++) x[i] = 0.0f;
+    _mm_sfence();
+}
+
+// SSE: every x86-64 CPU has it.
+static void zero_streamed_sse(float *x, size_t n) {
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(x + i) & 15) != 0; i++) x[i] = 0.0f;
+    for (; i + 4 <= n; i += 4) _mm_stream_ps(x + i, _mm_setzero_ps());
+    for (; i < n; i++) x[i] = 0.0f;
+    _mm_sfence();
+}
+#endif
+
+// Zeroes x[0, n): large runs with streaming stores, the rest with memset.
+static void zero_run(float *x, size_t n) {
+#if SWL_HAS_X86
+    if (swl_should_stream(n * sizeof(float))) {
+        if (swl_isa_active() == SWL_ISA_AVX512) zero_streamed_avx512(x, n);
+        else zero_streamed_sse(x, n);
+        return;
+    }
+#endif
+    memset(x, 0, sizeof(float) * n);
+}
+
+// x is (n). One run per thread. The runs of the 124M gradients of GPT-2, zeroed before every
+// step, are streamed: the C library's memset took 23.9–24.3 ms for them on 2 threads against
+// 10.4–11.1 ms streamed (Intel Xeon model 207, 497 MB, best of 7; 49.0 against 20.6 ms on 1):
+// about twice the memory traffic, as if it read each line before writing it. A pass adding into
+// them afterwards took as long either way.
 void swl_zero(float *x, size_t n) {
     _Pragma("omp parallel if (n >= OPTIMIZER_PARALLEL_MIN)")
     {
         const swl_share mine = swl_thread_share(n);
-        memset(x + mine.first, 0, sizeof(float) * (mine.end - mine.first));
+        zero_run(x + mine.first, mine.end - mine.first);
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Swiftlet
+import SwiftletKernels
 
 @Suite("Optimizer kernels", .serialized) struct OptimizerTests {
     @Test func adamWGoldenOnEveryPath() throws {
@@ -100,6 +101,24 @@ import Swiftlet
             let values = store.withUnsafeMutableBufferPointer { Array($0) }
             #expect(values.count == store.count && values.allSatisfy { $0.bitPattern == 0 },
                     "zeroed on \(isa), \(threads) threads")
+        }
+    }
+
+    /// swl_zero writes exactly its range, with plain stores for short runs and streaming stores
+    /// for runs of 8 MiB and more (each thread's share of 7M floats), from starts that are not
+    /// vector-aligned (offsets 1–3 floats), and leaves its neighbours alone.
+    @Test(arguments: [1_003, 7_000_003]) func zeroWritesExactlyItsRange(count: Int) throws {
+        var buffer = [Float](repeating: .nan, count: count + 8)
+        try forEachConfiguration(threads: [1, 2, 3]) { isa, threads in
+            for offset in 1...3 {
+                for index in buffer.indices { buffer[index] = index % 2 == 0 ? .nan : -3 }
+                buffer.withUnsafeMutableBufferPointer { swl_zero($0.baseAddress! + offset, count) }
+                let inside = buffer[offset..<(offset + count)]
+                #expect(inside.allSatisfy { $0.bitPattern == 0 }, "\(count) at +\(offset) on \(isa), \(threads) threads")
+                let outside = Array(buffer[..<offset]) + Array(buffer[(offset + count)...])
+                let expected = (Array(0..<offset) + Array((offset + count)..<buffer.count)).map { $0 % 2 == 0 ? Float.nan : -3 }
+                #expect(zip(outside, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "neighbours of \(count) at +\(offset)")
+            }
         }
     }
 
