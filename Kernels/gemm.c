@@ -16,9 +16,9 @@
 // (gemm_shared_b); both read a row-major A (dout) in place where the path's micro-kernel can, and
 // the shared-B path, with few rows of C a thread, a row-major B (W) too instead of packing it
 // (reads_b_in_place).
-// An operand packed per tile that comes from memory (the LM head's weight, doutᵀ) is prefetched
-// into L2 for the thread's next tile a few lines per micro-kernel call, so packing it does not
-// wait on memory (prefetch_part).
+// An operand packed per tile that comes from memory (doutᵀ; on AMD CPUs the LM head's weight too,
+// fetching_ahead_pays) is prefetched into L2 for the thread's next tile a few lines per
+// micro-kernel call, so packing it does not wait on memory (prefetch_part).
 // Every element of C is summed over the same K blocks in the same order whatever the thread
 // count, so results are bitwise thread-independent (tile shapes may depend on the thread count:
 // they decide who computes an element, never how).
@@ -124,8 +124,10 @@ typedef struct {
     float *a_packed;  // (round_up(M,mr), K) in K blocks, or NULL
     float *b_packed;  // (K, round_up(N,nr)) in K blocks, or NULL
     int keep_b;       // B packed per tile is kept for all of K, for the next tile down its column
-    int fetch_ahead;  // an operand packed per tile comes from memory: each tile fetches what the
-                      // thread's next tile reads into L2 as it runs
+    int fetch_a_ahead, fetch_b_ahead;  // A (B) is packed per tile from memory: each tile fetches
+                                       // the part the thread's next tile reads into L2 as it runs
+    int fetches_next_block;  // the shared-B and column-strip paths fetch their next K block into L2
+                             // as they run (fetching_ahead_pays, read once per call)
     int fetch_c;      // C is accumulated into and too big for a core's L2: on the tile path the
                       // micro-kernel fetches each C tile before its K loop (the shared-B and
                       // column-strip paths revisit a thread's C rows every K block, and pass 0)
@@ -174,6 +176,23 @@ static void prefetch_part(const gemm_region *region, int part, int parts) {
         }
     }
 }
+
+// Fetching what comes next into L2 while the micro-kernel runs (prefetch_part) pays on some cores
+// and costs on others. On Zen 5, where it was tuned, the LM head's products at 256 rows took fewer
+// cycles with it on 1 thread (`perf stat`: x·Wᵀ −4.4%, dout·W −1.5 to −2.3%, doutᵀ·x −1%), and the
+// column strips (which fetch both operands) ran 1.61× their 1-thread speed on 2 threads where the
+// shared block without the fetches ran 1.43×. On an Intel Xeon (model 207, Emerald Rapids) the
+// fetches of W cost. Without them, at 256 rows (a standalone driver alternating the two builds,
+// minimums of 5–7 calls, two or three rounds): dout·W 77.4–79.6 → 68.5–71.0 ms on 2 threads and
+// 145.8–147.2 → 140.8–142.6 ms on 1; x·Wᵀ 71.4–71.7 → 69.0–70.2 and 141.0–145.3 → 139.0–140.4 ms;
+// at 1,024 rows the same within noise. There the hardware prefetchers already stream W's long
+// rows, and the L2 the next block lands in also holds this block's packed B, C rows and A (`perf`
+// put 14% of dout·W's samples on the prefetches, and fetching one line in eight still cost 10%).
+// Fetching doutᵀ ahead for doutᵀ·x, which packs short runs of dout's rows (128 floats, 201 KB
+// apart), still pays there: without it that product was 2% slower on 1 thread. So doutᵀ is
+// fetched on every CPU, W and the next K blocks on AMD CPUs only. They are prefetches: the bits
+// are the same either way.
+static int fetching_ahead_pays(void) { return swl_cpu_is_amd(); }
 
 // Packs all of A (or B), one (K block, row block) per iteration, split over the threads.
 static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
@@ -335,12 +354,12 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, float *ap, float *bp,
         // its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
         gemm_region ahead[2];
         int ahead_count = 0;
-        const int next = plan->fetch_ahead ? peek_front(&runs[me]) : -1;
+        const int next = plan->fetch_a_ahead || plan->fetch_b_ahead ? peek_front(&runs[me]) : -1;
         if (next >= 0) {
             const int next_i0 = next % plan->tiles_m * plan->mc, next_j0 = next / plan->tiles_m * plan->nc;
             const int next_m = SWL_MIN(plan->mc, plan->M - next_i0), next_n = SWL_MIN(plan->nc, plan->N - next_j0);
-            if (plan->a_packed == NULL && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
-            if (plan->b_packed == NULL && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
+            if (plan->fetch_a_ahead && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
+            if (plan->fetch_b_ahead && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
         }
         gemm_tile(plan, i0, m, j0, n, ap, bp, plan->keep_b && j0 == packed_j0, ahead, ahead_count);
         packed_j0 = j0;
@@ -456,11 +475,11 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
             }
             // The B this thread reads or packs next (the next K block, or the first of the next
             // columns: all its panels if read in place, else this thread's share), fetched into L2
-            // a part at each micro-kernel call.
+            // a part at each micro-kernel call where that pays (fetches_next_block).
             const int next_k0 = k0 + kc < plan->K ? k0 + kc : 0, next_j0 = next_k0 > 0 ? j0 : j0 + plan->nc;
             gemm_region next_b;
             int fetch = 0;
-            if (next_j0 < plan->N) {
+            if (plan->fetches_next_block && next_j0 < plan->N) {
                 const int next_n = SWL_MIN(plan->nc, plan->N - next_j0), next_panels = (next_n + nr - 1) / nr;
                 const swl_share next_share = reads_b_in_place(plan, share, next_n)
                                                  ? (swl_share){0, (size_t)next_panels}
@@ -482,8 +501,8 @@ static void gemm_shared_b(const gemm_plan *plan, float *b_buffers, float *ap) {
 
 // The same products (both operands too big to pack whole, a long K) when C has few rows: each
 // thread takes a strip of C's columns and all of its rows, packs its own B block per K block,
-// takes A one MR panel at a time, and fetches the next K block of both into L2 while the
-// micro-kernel runs. No barriers and no packed block read across cores, at the cost of every thread reading
+// takes A one MR panel at a time, and (where that pays: fetches_next_block) fetches the next K
+// block of both into L2 while the micro-kernel runs. No barriers and no packed block read across cores, at the cost of every thread reading
 // all of A. bp holds this thread's B block, ap its MR panel. Runs inside the parallel region.
 static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
     const swl_gemm_path *path = plan->path;
@@ -498,7 +517,7 @@ static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
         pack_b(path, bp, plan->b, j0, n, k0, kc);
         const gemm_b_block block = packed_b_block(path, bp, kc);
         // The next K block of both operands, fetched into L2 a part at each micro-kernel call.
-        const int next_k0 = k0 + kc, fetch_count = next_k0 < plan->K ? 2 : 0;
+        const int next_k0 = k0 + kc, fetch_count = plan->fetches_next_block && next_k0 < plan->K ? 2 : 0;
         gemm_region next[2];
         if (fetch_count > 0) {
             const int next_kc = SWL_MIN(plan->kc, plan->K - next_k0);
@@ -635,8 +654,10 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     const size_t kept_b_floats = (size_t)plan.nc * K;
     plan.keep_b = whole_a && plan.tiles_m > 1 && kept_b_floats <= KEPT_B_LIMIT &&
                   (b_whole > WHOLE_OPERAND_LIMIT || kept_b_fits_l2(kept_b_floats));
-    plan.fetch_ahead = !shared_b && !column_strips && ((!whole_a && a_whole > WHOLE_OPERAND_LIMIT) ||
-                                     (!whole_b && b_whole > WHOLE_OPERAND_LIMIT));
+    const int tile_path = !shared_b && !column_strips, fetching_pays = fetching_ahead_pays();
+    plan.fetch_a_ahead = tile_path && !whole_a && a_whole > WHOLE_OPERAND_LIMIT;
+    plan.fetch_b_ahead = tile_path && !whole_b && b_whole > WHOLE_OPERAND_LIMIT && fetching_pays;
+    plan.fetches_next_block = fetching_pays;
     plan.fetch_c = mode == SWL_GEMM_ACCUMULATE && (size_t)M * N > FETCH_C_FLOATS;
     const int tiles = plan.tiles_m * plan.tiles_n;
     const int threads = shared_b ? SWL_MAX(1, SWL_MIN(max_threads, (M + path->mr - 1) / path->mr))
