@@ -1,3 +1,5 @@
+import SwiftletKernels
+
 /// Owns a set of fp32 (and int32) buffers, zero-filled, freed together.
 final class BufferPool {
     private var floats: [UnsafeMutablePointer<Float>] = []
@@ -164,6 +166,7 @@ final class ActivationGradients {
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
-    /// Sets `count` floats to 0 (backward kernels accumulate, so scratch is cleared before use).
-    func clear(_ count: Int) { update(repeating: 0, count: count) }
+    /// Sets `count` floats to 0 (backward kernels accumulate, so scratch is cleared before use),
+    /// on every thread for large counts.
+    func clear(_ count: Int) { swl_zero(self, count) }
 }
