@@ -42,7 +42,8 @@ float swl_crossentropy_forward(float *losses, float *lse, const float *logits,
 // a buffer of N·Vp floats first (51 MB for 256 rows of GPT-2). Against a memset and the old adding
 // kernel (a standalone driver, Intel Xeon model 207, 2 threads): 256 rows 7.5–7.7 → 2.8 ms, 1,024
 // rows 39.5–43.9 → 13.3–14.4 ms. Large outputs are streamed (swl_should_stream): 4.4 against
-// 5.3–6.0 ms at 256 rows, and the LM head's two products that read dlogits next took as long.
+// 5.3–6.0 ms at 256 rows on 2 threads with 512 MB written between calls (so the logits come from
+// memory), and the LM head's two products that read dlogits next took as long.
 // The saved lse is a float: for logits near ±100 its rounding alone moves exp(x − lse) by a few
 // 1e-6 relative. So the row is renormalized: p = exp(x − lse)/Σ exp(x − lse), where the sum is
 // ≈ 1 and absorbs the rounding (x − lse ≤ 0 for every x, so nothing overflows).

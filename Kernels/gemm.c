@@ -187,7 +187,7 @@ static void prefetch_part(const gemm_region *region, int part, int parts) {
 // 145.8–147.2 → 140.8–142.6 ms on 1; x·Wᵀ 71.4–71.7 → 69.0–70.2 and 141.0–145.3 → 139.0–140.4 ms;
 // at 1,024 rows the same within noise. There the hardware prefetchers already stream W's long
 // rows, and the L2 the next block lands in also holds this block's packed B, C rows and A (`perf`
-// put 14% of dout·W's samples on the prefetches, and fetching one line in eight still cost 10%).
+// put 14% of dout·W's samples on the prefetches, and fetching one line in eight still cost 11–12%).
 // Fetching doutᵀ ahead for doutᵀ·x, which packs short runs of dout's rows (128 floats, 201 KB
 // apart), still pays there: without it that product was 2% slower on 1 thread. So doutᵀ is
 // fetched on every CPU, W and the next K blocks on AMD CPUs only. They are prefetches: the bits
@@ -351,7 +351,8 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, float *ap, float *bp,
         int i0 = (t % plan->tiles_m) * plan->mc, j0 = (t / plan->tiles_m) * plan->nc;
         const int m = SWL_MIN(plan->mc, plan->M - i0), n = SWL_MIN(plan->nc, plan->N - j0);
         // What the thread's next tile (the front of its own run) packs that this one did not:
-        // its A rows, its B columns. (Its C rows are long runs the hardware prefetches.)
+        // its A rows, and its B columns where fetch_b_ahead. (Its C rows are long runs the
+        // hardware prefetches.)
         gemm_region ahead[2];
         int ahead_count = 0;
         const int next = plan->fetch_a_ahead || plan->fetch_b_ahead ? peek_front(&runs[me]) : -1;
@@ -516,7 +517,8 @@ static void gemm_column_strips(const gemm_plan *plan, float *bp, float *ap) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
         pack_b(path, bp, plan->b, j0, n, k0, kc);
         const gemm_b_block block = packed_b_block(path, bp, kc);
-        // The next K block of both operands, fetched into L2 a part at each micro-kernel call.
+        // The next K block of both operands, fetched into L2 a part at each micro-kernel call
+        // where that pays (fetches_next_block; otherwise fetch_count is 0).
         const int next_k0 = k0 + kc, fetch_count = plan->fetches_next_block && next_k0 < plan->K ? 2 : 0;
         gemm_region next[2];
         if (fetch_count > 0) {

@@ -168,5 +168,8 @@ final class ActivationGradients {
 extension UnsafeMutablePointer where Pointee == Float {
     /// Sets `count` floats to 0 (backward kernels accumulate, so scratch is cleared before use),
     /// on every thread for large counts.
-    func clear(_ count: Int) { swl_zero(self, count) }
+    func clear(_ count: Int) {
+        precondition(count >= 0, "clear: negative count \(count)")
+        swl_zero(self, count)
+    }
 }
