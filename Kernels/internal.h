@@ -69,10 +69,10 @@ static inline swl_share swl_thread_share(size_t count) {
 #define SWL_EXP_P4 1.6666665459e-1f
 #define SWL_EXP_P5 5.0000001201e-1f
 
-// An output this large is written with streaming stores (vstream in pointwise_simd.h): it will
-// not stay in a 32 MiB L3 beside its inputs anyway, and a normal store first reads every line
-// it writes (read-for-ownership), a third more memory traffic for a kernel that reads one array
-// and writes another. Smaller outputs stay in cache for the kernel that reads them next.
+// An output this large is written with streaming stores (vstream in pointwise_simd.h): it would
+// not stay in Zen 5's 32 MiB L3 beside its inputs anyway, and a normal store first reads every
+// line it writes (read-for-ownership), a third more memory traffic for a kernel that reads one
+// array and writes another. Smaller outputs stay in cache for the kernel that reads them next.
 #define SWL_STREAMING_STORE_BYTES ((size_t)8 << 20)
 static inline bool swl_should_stream(size_t output_bytes) {
     return output_bytes >= SWL_STREAMING_STORE_BYTES;

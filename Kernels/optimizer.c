@@ -136,7 +136,7 @@ static SWL_TARGET_AVX512 void zero_streamed_avx512(float *x, size_t n) {
     for (; i < n && ((uintptr_t)(x + i) & 63) != 0; i++) x[i] = 0.0f;
     for (; i + 16 <= n; i += 16) _mm512_stream_ps(x + i, _mm512_setzero_ps());
     for (; i < n; i++) x[i] = 0.0f;
-    _mm_sfence();
+    swl_stream_fence();
 }
 
 // SSE: every x86-64 CPU has it (stated for 32-bit x86 builds, where it is not the default).
@@ -145,7 +145,7 @@ __attribute__((target("sse"))) static void zero_streamed_sse(float *x, size_t n)
     for (; i < n && ((uintptr_t)(x + i) & 15) != 0; i++) x[i] = 0.0f;
     for (; i + 4 <= n; i += 4) _mm_stream_ps(x + i, _mm_setzero_ps());
     for (; i < n; i++) x[i] = 0.0f;
-    _mm_sfence();
+    swl_stream_fence();
 }
 #endif
 

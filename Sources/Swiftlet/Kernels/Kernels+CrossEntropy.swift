@@ -35,10 +35,14 @@ extension Kernels {
     ) throws -> Tensor {
         let (rows, padded, vocabulary) = try crossEntropyShape(logits, targets, vocabularySize)
         try require(logSumExp, shape: [rows], "logSumExp")
-        var dlogits = [Float](repeating: 0, count: logits.count)
-        swl_crossentropy_backward(&dlogits, logits.values, logSumExp.values, targets,
-                                  try int32(rows, "rows"), try int32(vocabulary, "vocabularySize"),
-                                  try int32(padded, "logits' last dimension"), lossGradient)
+        let (count, classes, stride) = (try int32(rows, "rows"), try int32(vocabulary, "vocabularySize"),
+                                        try int32(padded, "logits' last dimension"))
+        // The kernel writes every element (0 on padding and ignored rows): no zero fill first.
+        let dlogits = [Float](unsafeUninitializedCapacity: logits.count) { buffer, initialized in
+            swl_crossentropy_backward(buffer.baseAddress, logits.values, logSumExp.values, targets,
+                                      count, classes, stride, lossGradient)
+            initialized = logits.count
+        }
         return try Tensor(shape: logits.shape, values: dlogits)
     }
 
