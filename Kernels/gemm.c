@@ -6,8 +6,9 @@
 //     K blocks (KC), in order     — the A (MC×KC) and B (KC×NC) blocks of this tile, packed
 //       MR strips of A            — one A micro-panel stays in L1
 //         NR strips of B          — micro-kernel: C[MR×NR] += Ap·Bp over the K block
-// The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole once,
-// by all threads, before the tiles; the other is packed per tile into per-thread buffers (and, when
+// The smaller operand (x or dout: 256 rows against a 768…50304-wide weight) is packed whole before
+// the tiles (by all threads together, or A by every thread into its own buffer where the copies fit
+// the same bound: a_per_thread); the other is packed per tile into per-thread buffers (and, when
 // it is too big to stay cached or its block fits in L2, kept for the thread's next tile down the
 // same columns). When
 // both are too big to keep in cache (dout·W of the LM head), each thread takes a strip of C's
@@ -109,8 +110,9 @@ static void pack_b(const swl_gemm_path *path, float *bp, swl_gemm_view b, int j0
 }
 
 // One GEMM call: the operands, the blocking, and where the packed panels live. The smaller of
-// A and B is packed whole once (`a_packed` or `b_packed`, shared by all threads); the other is
-// packed per macro tile and K block into each thread's buffer.
+// A and B is packed whole (`a_packed` or `b_packed`, shared by all threads, or a small A by every
+// thread into its own buffer); the other is packed per macro tile and K block into each thread's
+// buffer.
 typedef struct {
     const swl_gemm_path *path;
     float *c;
@@ -122,6 +124,7 @@ typedef struct {
     int mc, nc, kc;
     int tiles_m, tiles_n;
     float *a_packed;  // (round_up(M,mr), K) in K blocks, or NULL
+    int a_per_thread; // A packed whole by every thread into its own buffer instead (pack_a_whole)
     float *b_packed;  // (K, round_up(N,nr)) in K blocks, or NULL
     int keep_b;       // B packed per tile is kept for all of K, for the next tile down its column
     int fetch_a_ahead, fetch_b_ahead;  // A (B) is packed per tile from memory: each tile fetches
@@ -213,6 +216,13 @@ static void pack_whole_operand(const gemm_plan *plan, int pack_a_side) {
     }
 }
 
+// Packs all of A into dst on this thread alone, laid out as a_packed.
+static void pack_a_whole(const gemm_plan *plan, float *dst) {
+    const size_t padded = (size_t)round_up(plan->M, plan->path->mr);
+    for (int k0 = 0; k0 < plan->K; k0 += plan->kc)
+        pack_a(plan->path, dst + padded * k0, plan->a, 0, plan->M, k0, SWL_MIN(plan->kc, plan->K - k0));
+}
+
 // How a micro-kernel call meets C: adds into it, or (the first K block of an overwriting product
 // on a path with kernel_overwrite) sets it to the bias plus the sum, with `bias` at the tile's
 // first column or NULL for none.
@@ -264,13 +274,13 @@ static void initialize_c(const gemm_plan *plan, int i0, int m, int j0, int n) {
 }
 
 // One macro tile: C rows [i0, i0+m), columns [j0, j0+n), summed over all of K in order.
-// ap and bp are this thread's buffers for the operand that is not packed whole. With keep_b, bp
-// holds every K block of these columns' B, and b_ready says this thread's previous tile (its own
-// or taken from another run) packed them.
+// a_whole is A packed whole (this thread's copy) or NULL; ap and bp are this thread's buffers for
+// A and B packed per tile. With keep_b, bp holds every K block of these columns' B, and b_ready
+// says this thread's previous tile (its own or taken from another run) packed them.
 // `ahead` lists the `ahead_count` regions the thread's next tile will read: fetched into L2 a
 // part at each micro-kernel call.
-static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float *ap, float *bp,
-                      int b_ready, const gemm_region *ahead, int ahead_count) {
+static void gemm_tile(const gemm_plan *plan, const float *a_whole, int i0, int m, int j0, int n, float *ap,
+                      float *bp, int b_ready, const gemm_region *ahead, int ahead_count) {
     const swl_gemm_path *path = plan->path;
     const int mr = path->mr, nr = path->nr;
     const size_t ldc = plan->ldc;
@@ -283,8 +293,8 @@ static void gemm_tile(const gemm_plan *plan, int i0, int m, int j0, int n, float
     for (int k0 = 0; k0 < plan->K; k0 += plan->kc) {
         const int kc = SWL_MIN(plan->kc, plan->K - k0);
         const float *a_block, *b_block;  // this tile's panels for this K block
-        if (plan->a_packed != NULL) {
-            a_block = plan->a_packed + (size_t)round_up(plan->M, mr) * k0 + (size_t)i0 * kc;
+        if (a_whole != NULL) {
+            a_block = a_whole + (size_t)round_up(plan->M, mr) * k0 + (size_t)i0 * kc;
         } else {
             pack_a(path, ap, plan->a, i0, m, k0, kc);
             a_block = ap;
@@ -326,8 +336,9 @@ static int first_thread_takes_all_tiles(void) {
 }
 
 // Every macro tile of C; first the whole operand (A or B: the tile path always has one) packed by
-// all the threads. ap and bp are this thread's buffers, runs one tile_run per thread of the
-// region. Runs inside the parallel region.
+// all the threads together, or (a_per_thread) A by every thread for itself into ap. ap and bp are
+// this thread's buffers, runs one tile_run per thread of the region. Runs inside the parallel
+// region.
 //
 // Each thread starts on one contiguous run of tiles. Tiles go down a column of C first, so each
 // thread reads a contiguous share of B, and its tiles down one column share one packing of B when
@@ -341,8 +352,14 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, float *ap, float *bp,
     swl_share mine = swl_thread_share(tiles);
     if (first_thread_takes_all_tiles()) mine = me == 0 ? (swl_share){0, tiles} : (swl_share){tiles, tiles};
     __atomic_store_n(&runs[me].front_and_end, pack_run((uint32_t)mine.first, (uint32_t)mine.end), __ATOMIC_RELEASE);
-    // Its barrier also tells every thread that all the runs are set before any is taken from.
-    pack_whole_operand(plan, whole_a);
+    if (plan->a_per_thread) {
+        // Every run is set before any is taken from; then this thread packs all of A for itself.
+#pragma omp barrier
+        pack_a_whole(plan, ap);
+    } else {
+        // Its barrier also tells every thread that all the runs are set before any is taken from.
+        pack_whole_operand(plan, whole_a);
+    }
     int packed_j0 = -1;  // the columns whose B this thread holds packed (keep_b)
     for (;;) {
         int t = take_front(&runs[me]);
@@ -362,7 +379,8 @@ static void gemm_tiles(const gemm_plan *plan, int whole_a, float *ap, float *bp,
             if (plan->fetch_a_ahead && next_i0 != i0) ahead[ahead_count++] = a_source(plan, next_i0, next_m, 0, plan->K);
             if (plan->fetch_b_ahead && next_j0 != j0) ahead[ahead_count++] = b_source(plan, next_j0, next_n, 0, plan->K);
         }
-        gemm_tile(plan, i0, m, j0, n, ap, bp, plan->keep_b && j0 == packed_j0, ahead, ahead_count);
+        const float *a_whole = plan->a_per_thread ? ap : plan->a_packed;
+        gemm_tile(plan, a_whole, i0, m, j0, n, ap, bp, plan->keep_b && j0 == packed_j0, ahead, ahead_count);
         packed_j0 = j0;
     }
 }
@@ -666,10 +684,20 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
                         : column_strips ? SWL_MAX(1, SWL_MIN(max_threads, (N + path->nr - 1) / path->nr))
                                  : SWL_MAX(1, SWL_MIN(max_threads, tiles));
 
-    // One allocation: the whole operand (or the two shared B blocks), then per-thread buffers
-    // for the other one (or, for column strips, an A panel and a B block each).
-    const size_t whole = whole_a ? a_whole : whole_b ? b_whole : shared_b ? 2 * (size_t)plan.kc * plan.nc : 0;
-    const size_t a_floats = whole_a ? 0 : (size_t)round_up((shared_b || column_strips ? path->mr : plan.mc) * plan.kc, 16);
+    // A whole A is packed by every thread for itself while the copies together take no more than
+    // one shared copy may (WHOLE_OPERAND_LIMIT). On 2 threads the shared copy, half packed by each
+    // thread in too few jobs to share the work evenly, was read across cores, and one thread
+    // waited at the barrier after it. A standalone driver (2 threads, minimums of 9 calls with
+    // 512 MB written between them, an Intel Xeon model 207, two sets of three alternations), 256
+    // rows × 768→768: x·Wᵀ 1.060–1.089 → 0.992–1.024 ms, dout·W 1.066–1.093 → 1.012–1.040,
+    // doutᵀ·x 1.008–1.058 → 0.978–1.019; the other layer products at 256 and 1,024 rows and the LM
+    // head's x·Wᵀ moved by less than the driver's noise (from 3% faster to 1.5% slower).
+    plan.a_per_thread = whole_a && (size_t)threads * a_whole <= WHOLE_OPERAND_LIMIT;
+
+    // One allocation: the whole operand shared (or the two shared B blocks), then per-thread
+    // buffers: A packed whole or per tile, B per tile (for column strips, an A panel and a B block).
+    const size_t whole = whole_a && !plan.a_per_thread ? a_whole : whole_b ? b_whole : shared_b ? 2 * (size_t)plan.kc * plan.nc : 0;
+    const size_t a_floats = plan.a_per_thread ? round_up_size(a_whole, 16) : whole_a ? 0 : (size_t)round_up((shared_b || column_strips ? path->mr : plan.mc) * plan.kc, 16);
     const size_t b_floats = whole_b || shared_b ? 0
                             : plan.keep_b ? round_up_size((size_t)plan.nc * K, 16)
                                           : (size_t)round_up(plan.nc * plan.kc, 16);
@@ -679,7 +707,7 @@ void swl_gemm(float *c, size_t ldc, swl_gemm_view a, swl_gemm_view b, const floa
     const size_t total = round_up_size(whole, 16) + per_thread * (size_t)threads + runs_floats;
     int cached;
     float *buffers = acquire_pack_buffers(total, &cached);
-    if (whole_a) plan.a_packed = buffers;
+    if (whole_a && !plan.a_per_thread) plan.a_packed = buffers;
     if (whole_b) plan.b_packed = buffers;
     float *thread_buffers = buffers + round_up_size(whole, 16);
     // Every piece is a multiple of 16 floats from a 64-byte aligned start, so the runs are aligned.

@@ -331,6 +331,31 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
         }
     }
 
+    /// A whole A (x: 264 × 4,000, 1.06M floats) is packed by every thread for itself while the
+    /// copies together stay within the bound of one shared copy (4M floats: 1 to 3 threads), and
+    /// once by all the threads together beyond it (4 threads). 264 rows leave a partial micro-tile
+    /// and 4,000 inputs a partial K block. Every thread count gives the one-thread bits, which
+    /// match the reference. Each run follows a product of other values on 1 thread, which packs
+    /// all of its A where either layout puts it: a part of the buffers left unwritten would hold
+    /// those values, not the ones the run before packed.
+    @Test func wholeInputPackedPerThreadOrSharedGivesTheSameBits() throws {
+        let p = LinearProblem(N: 264, C: 4_000, OC: 300, seed: 69)
+        let other = LinearProblem(N: 264, C: 4_000, OC: 300, seed: 70)
+        let reference = p.forward(.reference)
+        for isa in InstructionSet.supported {
+            func forward(threads: Int) throws -> [Float] {
+                _ = try Runtime.with(threads: 1, instructionSet: isa) { other.forward(.fast) }
+                return try Runtime.with(threads: threads, instructionSet: isa) { p.forward(.fast) }
+            }
+            let one = try forward(threads: 1)
+            expectClose(one, reference, atol: tolerance(sumLength: p.C), "linear \(p.label) out on \(isa.rawValue)")
+            for threads in [2, 3, 4] {
+                let many = try forward(threads: threads)
+                expectBitwiseEqual(many, one, "linear \(p.label) out on \(isa.rawValue), \(threads) vs 1 threads")
+            }
+        }
+    }
+
     /// Two Swift threads inside the fast kernels at once (one gets the shared pack buffer cache,
     /// the other its own buffers) compute exactly what each computes alone.
     @Test func concurrentCallsMatchSerialCalls() async throws {
