@@ -1,7 +1,7 @@
 // Linear layer: out = x·Wᵀ + b and its backward, as three products on the packed GEMM (gemm.c):
 //   forward  out (N,OC) = x (N,C) · Wᵀ      — B is W read transposed
 //   backward dx  (N,C) += dout (N,OC) · W
-//            dW (OC,C) += doutᵀ (OC,N) · x  — A is dout read transposed
+//            dW (OC,C) += doutᵀ (OC,N) · x  — A is dout read transposed (or =: swl_linear_weight_gradient)
 // db is a column sum of dout. A few rows take the unpacked skinny products (gemm_skinny.c)
 // instead. Nothing here depends on the thread count.
 #include "gemm.h"
@@ -39,6 +39,15 @@ static void bias_backward(float *dbias, const float *dout, int N, int OC) {
     }
 }
 
+// dweight (OC,C) += or = doutᵀ·x. Overwriting gives the bits of adding into zeros: the GEMM sets C
+// to 0 + the first K block's sum, then adds the others in the same order.
+static void weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC,
+                            swl_gemm_mode mode) {
+    swl_gemm_view a = {dout, 1, (size_t)OC};  // A(o, n) = dout[n, o]
+    swl_gemm_view b = {x, (size_t)C, 1};
+    swl_gemm(dweight, (size_t)C, a, b, NULL, mode, OC, C, N);
+}
+
 // dx is (N,C), dweight is (OC,C), dbias is (OC); each may be NULL. dout is (N,OC).
 void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *dout,
                          const float *x, const float *weight, int N, int C, int OC) {
@@ -49,10 +58,10 @@ void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *d
         swl_gemm_view b = {weight, (size_t)C, 1};
         swl_gemm(dx, (size_t)C, a, b, NULL, SWL_GEMM_ACCUMULATE, N, C, OC);
     }
-    if (dweight != NULL) {
-        swl_gemm_view a = {dout, 1, (size_t)OC};  // A(o, n) = dout[n, o]
-        swl_gemm_view b = {x, (size_t)C, 1};
-        swl_gemm(dweight, (size_t)C, a, b, NULL, SWL_GEMM_ACCUMULATE, OC, C, N);
-    }
+    if (dweight != NULL) weight_gradient(dweight, dout, x, N, C, OC, SWL_GEMM_ACCUMULATE);
     if (dbias != NULL) bias_backward(dbias, dout, N, OC);
+}
+
+void swl_linear_weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC) {
+    weight_gradient(dweight, dout, x, N, C, OC, SWL_GEMM_OVERWRITE);
 }

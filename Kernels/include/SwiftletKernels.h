@@ -55,6 +55,10 @@ void swl_linear_forward(float *out, const float *x, const float *weight, const f
 /// dx (N,C) += dout·W; dweight (OC,C) += doutᵀ·x; dbias (OC) += Σ_rows dout. Any may be NULL.
 void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *dout,
                          const float *x, const float *weight, int N, int C, int OC);
+/// dweight (OC,C) = doutᵀ·x, written over whatever it held (nothing is read, NaN included): the
+/// bits of swl_linear_backward adding into a zeroed dweight. A step's first backward writes the
+/// weight gradients this way instead of zeroing all the gradients first.
+void swl_linear_weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC);
 /// Whether the packed GEMM may read a row-major weight where it lies instead of packing it (the
 /// AVX-512 path's shared-B products with few rows a thread, such as the LM head's dout·W on one
 /// thread; reads_b_in_place in gemm.c). The same bits either way. AUTO, the default, allows it on

@@ -49,10 +49,11 @@ struct Block {
         }
     }
 
-    /// On entry `g.stream` holds ∂L/∂output; on exit it holds ∂L/∂input.
+    /// On entry `g.stream` holds ∂L/∂output; on exit it holds ∂L/∂input. The Linear weights'
+    /// gradients are written as `write` says, the LayerNorms' and biases' added into.
     func backward(
         _ a: BlockActivations, input: UnsafePointer<Float>, batch: Int, time: Int,
-        dropout: DropoutPlan?, scratch g: ActivationGradients
+        dropout: DropoutPlan?, scratch g: ActivationGradients, weightGradients write: GradientWrite
     ) {
         let rows = batch * time, count = rows * channels
         let stream = g.stream
@@ -62,12 +63,12 @@ struct Block {
             if let mlp, let ln2, let normalized = a.ln2 {
                 g.normalized.clear(count)
                 mlp.backward(dInput: g.normalized, dOutput: stream, a, input: normalized, rows: rows,
-                             dropout: dropout, scratch: g)
+                             dropout: dropout, scratch: g, weightGradients: write)
                 ln2.backward(dx: stream, g.normalized, a.residual1, mean: a.ln2Mean!, rstd: a.ln2Rstd!, rows: rows)
             }
             g.normalized.clear(count)
             attention.backward(dInput: g.normalized, dOutput: stream, a, input: a.ln1, batch: batch, time: time,
-                               dropout: dropout, scratch: g)
+                               dropout: dropout, scratch: g, weightGradients: write)
             ln1.backward(dx: stream, g.normalized, input, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
         case .post:
             let residual = g.residualScratch
@@ -77,7 +78,7 @@ struct Block {
                 residual.clear(count)
                 ln2.backward(dx: residual, stream, residual2, mean: a.ln2Mean!, rstd: a.ln2Rstd!, rows: rows)
                 mlp.backward(dInput: residual, dOutput: residual, a, input: a.ln1, rows: rows,
-                             dropout: dropout, scratch: g)
+                             dropout: dropout, scratch: g, weightGradients: write)
                 sublayerOutput = residual
             }
             // ∂L/∂(x + attn(x)) through ln_1, into the stream buffer.
@@ -88,7 +89,7 @@ struct Block {
             stream.clear(count)
             ln1.backward(dx: stream, sublayerOutput, a.residual1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
             attention.backward(dInput: stream, dOutput: stream, a, input: input, batch: batch, time: time,
-                               dropout: dropout, scratch: g)
+                               dropout: dropout, scratch: g, weightGradients: write)
         }
     }
 }

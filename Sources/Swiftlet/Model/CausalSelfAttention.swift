@@ -51,7 +51,7 @@ struct CausalSelfAttention {
     func backward(
         dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, _ a: BlockActivations,
         input: UnsafePointer<Float>, batch: Int, time: Int, dropout: DropoutPlan?,
-        scratch g: ActivationGradients
+        scratch g: ActivationGradients, weightGradients write: GradientWrite
     ) {
         let (b, t, h, hs) = (Int32(batch), Int32(time), Int32(heads), Int32(headSize))
         let rows = batch * time, count = rows * channels
@@ -62,7 +62,7 @@ struct CausalSelfAttention {
             dProjection = UnsafePointer(g.projection)
         }
         g.yMerged.clear(count)
-        cProj.backward(dx: g.yMerged, dProjection, a.yMerged, rows: rows)
+        cProj.backward(dx: g.yMerged, dProjection, a.yMerged, rows: rows, weightGradient: write)
         g.y.clear(count)
         swl_merge_heads_backward(g.y, g.yMerged, b, t, h, hs)
         g.q.clear(count); g.k.clear(count); g.v.clear(count)
@@ -85,7 +85,7 @@ struct CausalSelfAttention {
         }
         g.qkv.clear(3 * count)
         swl_split_heads_backward(g.qkv, dq, dk, g.v, b, t, h, hs)
-        cAttn.backward(dx: dInput, g.qkv, input, rows: rows)
+        cAttn.backward(dx: dInput, g.qkv, input, rows: rows, weightGradient: write)
     }
 
     // MARK: Attention-probability dropout (naive path)

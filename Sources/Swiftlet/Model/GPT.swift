@@ -33,7 +33,8 @@ public final class GPT {
     public let config: GPTConfig
     /// Every parameter, under nanoGPT `state_dict` names, in one buffer.
     public let parameters: ParameterStore
-    /// ∂loss/∂parameters, same layout. `backward()` adds into it; `zeroGradients()` clears it.
+    /// ∂loss/∂parameters, same layout. `backward()` adds into it (or overwrites it);
+    /// `zeroGradients()` clears it.
     public let gradients: ParameterStore
     /// The seed of the dropout masks.
     public var dropoutSeed: UInt64
@@ -317,15 +318,17 @@ public final class GPT {
 
     // MARK: Backward
 
-    /// Adds ∂(lossScale · loss)/∂parameters of the last forward pass into `gradients`.
+    /// Adds ∂(lossScale · loss)/∂parameters of the last forward pass into `gradients`, or with
+    /// `gradients: .overwrite` replaces what they held (the bits of `zeroGradients()` first).
     ///
-    /// The last forward must have had targets and mode `.training` or `.evaluation`. Call
-    /// `zeroGradients()` first unless you accumulate; with gradient accumulation over k
-    /// micro-batches pass `lossScale: 1/k`.
-    public func backward(lossScale: Float = 1) throws {
+    /// The last forward must have had targets and mode `.training` or `.evaluation`. With
+    /// gradient accumulation over k micro-batches pass `lossScale: 1/k`, and `.overwrite` for the
+    /// first (or `zeroGradients()` before it).
+    public func backward(lossScale: Float = 1, gradients write: GradientWrite = .accumulate) throws {
         guard let pass = lastPass, pass.hasTargets, let a = activations else {
             throw ModelError.invalidState("backward() needs a forward pass with targets in .training or .evaluation mode just before it")
         }
+        if write == .overwrite { zeroGradientsNotOverwritten() }
         let (batch, time) = (pass.batch, pass.time)
         let rows = batch * time, c = config.embeddingSize
         let g = activationGradients(batch: batch, time: time)
@@ -335,19 +338,21 @@ public final class GPT {
                                   Int32(config.vocabularySize), Int32(config.paddedVocabularySize), lossScale)
         let lastOutput: UnsafeMutablePointer<Float> = blocks.last!.output(a.blocks.last!)
         g.stream.clear(rows * c)
+        // The LM head goes first: with tied embeddings its weight gradient is wte's, which an
+        // `.overwrite` pass writes here and the embedding's backward adds its rows into last.
         if let lnF {
             g.lnF.clear(rows * c)
-            lmHead.backward(dx: g.lnF, g.logits, a.lnF!, rows: rows)
+            lmHead.backward(dx: g.lnF, g.logits, a.lnF!, rows: rows, weightGradient: write)
             lnF.backward(dx: g.stream, g.lnF, lastOutput, mean: a.lnFMean!, rstd: a.lnFRstd!, rows: rows)
         } else {
-            lmHead.backward(dx: g.stream, g.logits, lastOutput, rows: rows)
+            lmHead.backward(dx: g.stream, g.logits, lastOutput, rows: rows, weightGradient: write)
         }
         for layer in blocks.indices.reversed() {
             let input: UnsafeMutablePointer<Float> = layer == 0
                 ? (pass.dropout != nil ? (a.embedded ?? a.encoded) : a.encoded)
                 : blocks[layer - 1].output(a.blocks[layer - 1])
             blocks[layer].backward(a.blocks[layer], input: input, batch: batch, time: time,
-                                   dropout: pass.dropout, scratch: g)
+                                   dropout: pass.dropout, scratch: g, weightGradients: write)
         }
         if let dropout = pass.dropout, let dEncoded = g.encoded {
             dEncoded.clear(rows * c)

@@ -23,11 +23,19 @@ struct Linear {
         swl_linear_forward(out, x, weight.value, bias?.value, Int32(rows), Int32(inputs), Int32(outputs))
     }
 
-    /// dx (rows, inputs) += dout·W, unless dx is nil; dW += doutᵀ·x; db += Σ dout.
+    /// dx (rows, inputs) += dout·W, unless dx is nil; dW += doutᵀ·x (with `.overwrite`,
+    /// dW = doutᵀ·x, nothing in it read); db += Σ dout.
     func backward(
-        dx: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int
+        dx: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int,
+        weightGradient write: GradientWrite
     ) {
-        swl_linear_backward(dx, weight.gradient, bias?.gradient, dout, x, weight.value,
-                            Int32(rows), Int32(inputs), Int32(outputs))
+        let (n, c, oc) = (Int32(rows), Int32(inputs), Int32(outputs))
+        switch write {
+        case .accumulate:
+            swl_linear_backward(dx, weight.gradient, bias?.gradient, dout, x, weight.value, n, c, oc)
+        case .overwrite:
+            swl_linear_backward(dx, nil, bias?.gradient, dout, x, weight.value, n, c, oc)
+            swl_linear_weight_gradient(weight.gradient, dout, x, n, c, oc)
+        }
     }
 }

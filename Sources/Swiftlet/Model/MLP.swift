@@ -32,7 +32,8 @@ struct MLP {
     /// dOutput is consumed before dInput is written.
     func backward(
         dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, _ a: BlockActivations,
-        input: UnsafePointer<Float>, rows: Int, dropout: DropoutPlan?, scratch g: ActivationGradients
+        input: UnsafePointer<Float>, rows: Int, dropout: DropoutPlan?, scratch g: ActivationGradients,
+        weightGradients write: GradientWrite
     ) {
         let count = rows * channels, n = rows * hidden
         var dProjection = dOutput
@@ -43,13 +44,13 @@ struct MLP {
         }
         let dActivated = g.hiddenActivated!, dFc = g.hidden!
         dActivated.clear(n)
-        cProj.backward(dx: dActivated, dProjection, a.fcActivated!, rows: rows)
+        cProj.backward(dx: dActivated, dProjection, a.fcActivated!, rows: rows, weightGradient: write)
         dFc.clear(n)
         switch activation {
         case .geluTanh: swl_gelu_tanh_backward(dFc, dActivated, a.fc, n)
         case .geluErf: swl_gelu_erf_backward(dFc, dActivated, a.fc, n)
         case .relu: swl_relu_backward(dFc, dActivated, a.fc, n)
         }
-        cFc.backward(dx: dInput, dFc, input, rows: rows)
+        cFc.backward(dx: dInput, dFc, input, rows: rows, weightGradient: write)
     }
 }

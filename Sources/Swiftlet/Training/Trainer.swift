@@ -1,6 +1,8 @@
-/// One optimizer step as nanoGPT's training loop does it: zero the gradients; forward and
-/// backward over `gradientAccumulation` micro-batches with each loss scaled by 1/accumulation;
-/// clip the global gradient norm; AdamW with the schedule's learning rate. The clipping factor is
+/// One optimizer step as nanoGPT's training loop does it: forward and backward over
+/// `gradientAccumulation` micro-batches with each loss scaled by 1/accumulation, the first
+/// backward overwriting the gradients (the values of zeroing them first, without the pass over
+/// memory), the others adding into them; clip the global gradient norm; AdamW with the
+/// schedule's learning rate. The clipping factor is
 /// applied inside the AdamW pass (the same values as scaling the gradients first), so after a
 /// step `model.gradients` hold the unclipped gradients.
 ///
@@ -59,16 +61,15 @@ public final class Trainer {
     /// Takes one optimizer step, calling `nextBatch` once per micro-batch.
     @discardableResult
     public func step(_ nextBatch: () throws -> TrainingBatch) throws -> StepResult {
-        model.zeroGradients()
         var lossSum: Double = 0
         let scale = 1 / Float(gradientAccumulation)
-        for _ in 0..<gradientAccumulation {
+        for microBatch in 0..<gradientAccumulation {
             let batch = try nextBatch()
             let loss = try model.forward(tokens: batch.inputs, targets: batch.targets,
                                          batchSize: batch.batchSize, sequenceLength: batch.sequenceLength,
                                          mode: .training) ?? 0
             lossSum += Double(loss)
-            try model.backward(lossScale: scale)
+            try model.backward(lossScale: scale, gradients: microBatch == 0 ? .overwrite : .accumulate)
         }
         let (norm, clipping) = maxGradientNorm.map { model.gradients.clippingFactor(maxNorm: $0) }
             ?? (model.gradients.globalNorm(), 1)

@@ -70,6 +70,13 @@ private struct LinearProblem {
         return (result.dx ?? [], result.dweight ?? [], result.dbias ?? [])
     }
 
+    /// dW written by swl_linear_weight_gradient over a buffer of NaN.
+    func weightGradientOverwritten() -> [Float] {
+        var dweight = [Float](repeating: .nan, count: OC * C)
+        swl_linear_weight_gradient(&dweight, dout, x, Int32(N), Int32(C), Int32(OC))
+        return dweight
+    }
+
     var zeros: (dx: [Float], dweight: [Float], dbias: [Float]) {
         ([Float](repeating: 0, count: N * C), [Float](repeating: 0, count: OC * C), [Float](repeating: 0, count: OC))
     }
@@ -309,6 +316,23 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
                     }
                 }
             }
+        }
+    }
+
+    /// Overwriting dW (a step's first backward) gives the bits of adding into zeros, over a buffer
+    /// of NaN (a value read or left unwritten would show), on every path and on 1 and 2 threads:
+    /// B packed whole with partial micro-tiles and three K blocks (600 rows, the last partial); A
+    /// packed whole with one partial K block; whole micro-tiles (the overwriting micro-kernel)
+    /// over two K blocks. An empty sum (no rows) writes zeros.
+    @Test(arguments: [(N: 600, C: 100, OC: 130), (N: 37, C: 520, OC: 70), (N: 260, C: 96, OC: 1_000), (N: 0, C: 20, OC: 9)])
+    func overwrittenWeightGradientGivesTheBitsOfAddingIntoZeros(shape: (N: Int, C: Int, OC: Int)) throws {
+        let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 71)
+        try expectThreadIndependent("linear \(p.label) dW overwritten") {
+            let written = p.weightGradientOverwritten(), added = p.gradients(.fast).dweight
+            let finite = written.allSatisfy { $0.isFinite }
+            #expect(finite, "linear \(p.label): dW overwritten has values that are not finite")
+            expectBitwiseEqual(written, added, "linear \(p.label) on \(Runtime.instructionSet.rawValue) \(Runtime.threads) threads: dW overwritten vs added into zeros")
+            return [written]
         }
     }
 

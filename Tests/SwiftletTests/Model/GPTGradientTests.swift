@@ -35,6 +35,39 @@ import Swiftlet
                                                        allowKinks: model.config.activation == .relu)
     }
 
+    /// A backward with `gradients: .overwrite` leaves every float of the gradient buffer (slots,
+    /// the LM head's padding rows, alignment gaps) as `zeroGradients()` and an accumulating pass
+    /// do, bit for bit, whatever it held before (NaN here: a float read or left unwritten would
+    /// show); an accumulating pass after it adds into it as before. On the tiny config (partial
+    /// micro-tiles) and on one 48 wide (whole AVX-512 tiles in the weight products).
+    @Test(arguments: variants.indices)
+    func overwritingGradientsGivesTheBitsOfZeroingFirst(variant: Int) throws {
+        let (label, change) = Self.variants[variant]
+        let wide: @Sendable (inout GPTConfig) -> Void = { change(&$0); $0.embeddingSize = 48; $0.mlpHiddenSize = $0.hasMLP ? 96 : 0 }
+        for (size, config) in [("tiny", try tinyConfig(change)), ("wide", try tinyConfig(wide))] {
+            let model = try GPT(config: config, seed: 5)
+            randomizeParameters(model)
+            let batches = [randomBatch(vocabulary: 11, batch: 2, time: 7, ignoring: [3, 9]),
+                           randomBatch(vocabulary: 11, batch: 2, time: 7, seed: 4)]
+            func twoPasses(firstWrite: GradientWrite) throws -> [Float] {
+                model.dropoutPassCount = 0
+                for (index, batch) in batches.enumerated() {
+                    _ = try model.forward(tokens: batch.inputs, targets: batch.targets, batchSize: batch.batchSize,
+                                          sequenceLength: batch.sequenceLength, mode: .training)
+                    try model.backward(lossScale: 0.5, gradients: index == 0 ? firstWrite : .accumulate)
+                }
+                return model.gradients.withUnsafeMutableBufferPointer { Array($0) }
+            }
+            model.zeroGradients()
+            let zeroedFirst = try twoPasses(firstWrite: .accumulate)
+            let finite = zeroedFirst.allSatisfy { $0.isFinite }
+            #expect(finite, "\(label) \(size): gradients not finite")
+            model.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+            let overwritten = try twoPasses(firstWrite: .overwrite)
+            expectBitwiseEqual(overwritten, zeroedFirst, "\(label) \(size): overwriting vs zeroing first")
+        }
+    }
+
     @Test(arguments: variants.indices)
     func logitsMatchAnIndependentFloat64Forward(variant: Int) throws {
         let (label, change) = Self.variants[variant]

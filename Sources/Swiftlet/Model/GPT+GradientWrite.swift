@@ -1,0 +1,34 @@
+import SwiftletKernels
+
+extension GPT {
+    /// Before a `.overwrite` backward: zeroes every part of `gradients` that the pass adds into
+    /// rather than writes whole (the embeddings, LayerNorms and biases, and the alignment gaps),
+    /// so that the pass leaves the bits `zeroGradients()` and an accumulating pass would.
+    func zeroGradientsNotOverwritten() {
+        let overwritten = linearLayers.map { layer in
+            let start = layer.weight.gradient - gradients.baseAddress
+            return start..<(start + layer.outputs * layer.inputs)  // the LM head's padding rows too
+        }
+        for range in GPT.gaps(between: overwritten, in: gradients.count) {
+            swl_zero(gradients.baseAddress + range.lowerBound, range.count)
+        }
+    }
+
+    /// Every Linear layer, whose weight gradient an `.overwrite` backward writes whole.
+    private var linearLayers: [Linear] {
+        blockLayers.flatMap { block in
+            [block.attention.cAttn, block.attention.cProj] + (block.mlp.map { [$0.cFc, $0.cProj] } ?? [])
+        } + [lmHead]
+    }
+
+    /// The parts of 0..<count that none of `ranges` (which do not overlap) covers, in order.
+    static func gaps(between ranges: [Range<Int>], in count: Int) -> [Range<Int>] {
+        var gaps: [Range<Int>] = [], start = 0
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if range.lowerBound > start { gaps.append(start..<range.lowerBound) }
+            start = max(start, range.upperBound)
+        }
+        if start < count { gaps.append(start..<count) }
+        return gaps
+    }
+}
