@@ -1,7 +1,8 @@
 import Swiftlet
 
-/// One GPT-2 124M training step as `Trainer.step` runs it: zero the gradients, forward with the
-/// loss, backward, clip the gradient norm, AdamW. Shapes (B,T) = (4,64) and (4,256).
+/// One GPT-2 124M training step as `Trainer.step` runs it: forward with the loss, backward
+/// (writing the gradients, not adding into zeroed ones), clip the gradient norm, AdamW. Shapes
+/// (B,T) = (4,64) and (4,256).
 ///
 /// FLOPs are the usual model estimate: 6·P per token for the matmuls forward and backward (P =
 /// `parameterCount`, the tied LM head included), plus causal attention forward+backward

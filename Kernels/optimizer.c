@@ -161,11 +161,12 @@ static void zero_run(float *x, size_t n) {
     memset(x, 0, sizeof(float) * n);
 }
 
-// x is (n). One run per thread. The runs of the 124M gradients of GPT-2, zeroed before every
-// step, are streamed: the C library's memset took 23.9–24.3 ms for them on 2 threads against
-// 10.4–11.1 ms streamed (Intel Xeon model 207, 497 MB, best of 7; 49.0 against 20.6 ms on 1):
-// about twice the memory traffic, as if it read each line before writing it. A pass adding into
-// them afterwards took as long either way.
+// x is (n). One run per thread; runs of 8 MiB and more are streamed. For the 124M gradients of
+// GPT-2 (zeroed before every step until a step's first backward wrote them instead) the C
+// library's memset took 23.9–24.3 ms on 2 threads against 10.4–11.1 ms streamed (Intel Xeon
+// model 207, 497 MB, best of 7; 49.0 against 20.6 ms on 1): about twice the memory traffic, as
+// if it read each line before writing it. A pass adding into them afterwards took as long
+// either way.
 void swl_zero(float *x, size_t n) {
     _Pragma("omp parallel if (n >= OPTIMIZER_PARALLEL_MIN)")
     {

@@ -7,6 +7,8 @@
 // - Outputs first, inputs next, sizes last. Sizes are `int`; index math is done in size_t.
 // - Forward kernels overwrite their outputs. Backward kernels ADD into every gradient buffer
 //   (+=), as llm.c does: the caller zeroes gradients, and gradient accumulation comes free.
+//   Two write instead, and say so: the cross-entropy backward (all of dlogits) and
+//   swl_linear_weight_gradient (a step's first backward, in place of zeroing first).
 //   A gradient pointer that may be NULL says so; NULL skips that gradient.
 // - Results never depend on the thread count: threads split disjoint outputs and every sum is
 //   done in a fixed order. Results may differ in the last bits between ISA paths (FMA).

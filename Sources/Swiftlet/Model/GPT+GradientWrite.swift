@@ -2,23 +2,24 @@ import SwiftletKernels
 
 extension GPT {
     /// Before a `.overwrite` backward: zeroes every part of `gradients` that the pass adds into
-    /// rather than writes whole (the embeddings, LayerNorms and biases, and the alignment gaps),
-    /// so that the pass leaves the bits `zeroGradients()` and an accumulating pass would.
+    /// rather than writes whole (wpe, wte when untied, LayerNorms, biases, alignment gaps), so
+    /// that the pass leaves the bits of `zeroGradients()` and an accumulating pass.
     func zeroGradientsNotOverwritten() {
-        let overwritten = linearLayers.map { layer in
-            let start = layer.weight.gradient - gradients.baseAddress
-            return start..<(start + layer.outputs * layer.inputs)  // the LM head's padding rows too
-        }
-        for range in GPT.gaps(between: overwritten, in: gradients.count) {
+        for range in gradientRangesNotOverwritten {
             swl_zero(gradients.baseAddress + range.lowerBound, range.count)
         }
     }
 
-    /// Every Linear layer, whose weight gradient an `.overwrite` backward writes whole.
-    private var linearLayers: [Linear] {
-        blockLayers.flatMap { block in
+    /// Where in `gradients` an `.overwrite` backward writes whole: each Linear layer's weight
+    /// gradient, the LM head's padding rows included (wte's, when tied).
+    var overwrittenGradientRanges: [Range<Int>] {
+        let linearLayers = blockLayers.flatMap { block in
             [block.attention.cAttn, block.attention.cProj] + (block.mlp.map { [$0.cFc, $0.cProj] } ?? [])
         } + [lmHead]
+        return linearLayers.map { layer in
+            let start = layer.weight.gradient - gradients.baseAddress
+            return start..<(start + layer.outputs * layer.inputs)
+        }
     }
 
     /// The parts of 0..<count that none of `ranges` (which do not overlap) covers, in order.

@@ -51,6 +51,9 @@ public final class GPT {
     private var activations: Activations?
     private var activationGradients: ActivationGradients?
     private var lastPass: Pass?
+    /// The parts of `gradients` a backward pass adds into rather than writes whole: zeroed
+    /// before an `.overwrite` pass (GPT+GradientWrite.swift). Set once the layers exist.
+    private(set) var gradientRangesNotOverwritten: [Range<Int>] = []
 
     /// What the last forward pass did, for backward and inspection.
     private struct Pass {
@@ -122,6 +125,7 @@ public final class GPT {
         // it, so the logits come out with row stride Vp and the padding columns are always 0.
         lmHead = Linear(weight: try view(config.tieEmbeddings ? "transformer.wte.weight" : "lm_head.weight"),
                         bias: nil, inputs: c, outputs: config.paddedVocabularySize)
+        gradientRangesNotOverwritten = GPT.gaps(between: overwrittenGradientRanges, in: gradients.count)
         if randomInitialization { initializeParameters(seed: seed) }
     }
 

@@ -3,7 +3,8 @@ public enum GradientWrite: String, Sendable, CaseIterable {
     /// Adds this pass's gradients to those already in `gradients`: the micro-batches of one step.
     case accumulate
     /// Replaces them: bit for bit what `zeroGradients()` and then `.accumulate` leave, without
-    /// first writing zeros over all of them. The weight products write their results over the old
-    /// values; only the rest of the buffer (embeddings, LayerNorm, biases) is zeroed first.
+    /// first writing zeros over all of them. The Linear weight products write their results over
+    /// the old values (the LM head's is wte's, when tied); only the rest of the buffer (wpe, wte
+    /// when untied, LayerNorms, biases, alignment gaps) is zeroed first.
     case overwrite
 }

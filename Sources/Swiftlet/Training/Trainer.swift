@@ -2,9 +2,9 @@
 /// `gradientAccumulation` micro-batches with each loss scaled by 1/accumulation, the first
 /// backward overwriting the gradients (the values of zeroing them first, without the pass over
 /// memory), the others adding into them; clip the global gradient norm; AdamW with the
-/// schedule's learning rate. The clipping factor is
-/// applied inside the AdamW pass (the same values as scaling the gradients first), so after a
-/// step `model.gradients` hold the unclipped gradients.
+/// schedule's learning rate. The clipping factor is applied inside the AdamW pass (the same
+/// values as scaling the gradients first), so after a step `model.gradients` hold the unclipped
+/// gradients.
 ///
 /// ```swift
 /// let trainer = try Trainer(model: model, schedule: .warmupCosine(maxLR: 1e-3, minLR: 1e-4,

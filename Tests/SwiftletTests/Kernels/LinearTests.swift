@@ -323,8 +323,13 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
     /// of NaN (a value read or left unwritten would show), on every path and on 1 and 2 threads:
     /// B packed whole with partial micro-tiles and three K blocks (600 rows, the last partial); A
     /// packed whole with one partial K block; whole micro-tiles (the overwriting micro-kernel)
-    /// over two K blocks. An empty sum (no rows) writes zeros.
-    @Test(arguments: [(N: 600, C: 100, OC: 130), (N: 37, C: 520, OC: 70), (N: 260, C: 96, OC: 1_000), (N: 0, C: 20, OC: 9)])
+    /// over two K blocks; both operands too big to pack whole (over 4M floats), which takes the
+    /// shared-B path (1,100 outputs) and, on 2 threads, the column strips (500 outputs). An
+    /// empty sum (no rows) writes zeros.
+    @Test(arguments: [
+        (N: 600, C: 100, OC: 130), (N: 37, C: 520, OC: 70), (N: 260, C: 96, OC: 1_000), (N: 0, C: 20, OC: 9),
+        (N: 4_200, C: 1_000, OC: 1_100), (N: 8_500, C: 800, OC: 500),
+    ])
     func overwrittenWeightGradientGivesTheBitsOfAddingIntoZeros(shape: (N: Int, C: Int, OC: Int)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 71)
         try expectThreadIndependent("linear \(p.label) dW overwritten") {
@@ -359,16 +364,19 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
     /// copies together stay within the bound of one shared copy (4M floats: 1 to 3 threads), and
     /// once by all the threads together beyond it (4 threads). 264 rows leave a partial micro-tile
     /// and 4,000 inputs a partial K block. Every thread count gives the one-thread bits, which
-    /// match the reference. Each run follows a product of other values on 1 thread, which packs
-    /// all of its A where either layout puts it: a part of the buffers left unwritten would hold
-    /// those values, not the ones the run before packed.
+    /// match the reference. Each run follows products of other values on its own thread count
+    /// (every thread's copy, or the shared one) and on 1 thread (where the shared copy lies): a
+    /// part of the buffers left unwritten would hold those values, not the ones the run before
+    /// packed.
     @Test func wholeInputPackedPerThreadOrSharedGivesTheSameBits() throws {
         let p = LinearProblem(N: 264, C: 4_000, OC: 300, seed: 69)
         let other = LinearProblem(N: 264, C: 4_000, OC: 300, seed: 70)
         let reference = p.forward(.reference)
         for isa in InstructionSet.supported {
             func forward(threads: Int) throws -> [Float] {
-                _ = try Runtime.with(threads: 1, instructionSet: isa) { other.forward(.fast) }
+                for count in [threads, 1] {
+                    _ = try Runtime.with(threads: count, instructionSet: isa) { other.forward(.fast) }
+                }
                 return try Runtime.with(threads: threads, instructionSet: isa) { p.forward(.fast) }
             }
             let one = try forward(threads: 1)
