@@ -32,7 +32,7 @@
 // Grouping tiles changes who reads a K, V, Q or dO tile, never how a sum runs: every query tile
 // and every key tile is summed over the other side's tiles in the same order as alone.
 // Scratch is one block per thread, allocated once per call: O(group·64·hs + 64²) floats, plus
-// the per-head dQᵀ (or dQ with hs = 64: tiles·64·hs floats) in whole-head mode.
+// the per-head dQᵀ (or dQ with hs = 64: tiles·64·hs floats) and D (T floats) in whole-head mode.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +78,6 @@ static int forward_group(int heads, int tiles, int threads) {
 
 // ---------------------------------------------------------------------------------------------
 // Lane-wise pieces, written once and compiled into each ISA path.
-
-// dst (hs,64) = rows (n,hs) transposed, lanes n…63 zero.
-SWL_ALWAYS_INLINE void transpose_rows(float *dst, const float *rows, int n, int hs) {
-    for (int d = 0; d < hs; d++) {
-        float *lane = dst + (size_t)d * TILE;
-        for (int r = 0; r < n; r++) lane[r] = rows[(size_t)r * hs + d];
-        for (int r = n; r < TILE; r++) lane[r] = 0.0f;
-    }
-}
 
 // Key c of the tile is visible to query lane r iff j0 + c ≤ i0 + r, i.e. c − r ≤ i0 − j0.
 // Keys past T and query lanes past T need no extra test: their pairs are masked or discarded.
@@ -366,7 +357,7 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
     for (int g = 0; g < count; g++) {
         query_tile_state *tile = &group[g];
         *tile = query_tile_state_in(scratch + (size_t)g * forward_tile_floats(hs), hs, (first + g) * TILE, T);
-        transpose_rows(tile->qt, p->q + head_offset + (size_t)tile->i0 * hs, tile->nr, hs);
+        kernels.transpose(tile->qt, p->q + head_offset + (size_t)tile->i0 * hs, (size_t)hs, tile->nr, hs);
         for (size_t x = 0; x < (size_t)hs * TILE; x++) tile->ot[x] = 0.0f;
         for (int r = 0; r < TILE; r++) { tile->m[r] = -INFINITY; tile->l[r] = 0.0f; }
     }
@@ -408,6 +399,11 @@ SWL_ALWAYS_INLINE void forward_task(const flash_problem *p, float *scratch, int 
 // Either way each element sums the same products in the same order.
 SWL_ALWAYS_INLINE int dq_in_rows(int hs) { return hs == TILE; }
 
+// D_i = Σ_d dout[i,d]·out[i,d] for n rows of (n,hs).
+SWL_ALWAYS_INLINE void row_deltas(float *delta, const float *dout, const float *out, int n, int hs) {
+    for (int r = 0; r < n; r++) delta[r] = swl_dot(dout + (size_t)r * hs, out + (size_t)r * hs, hs);
+}
+
 // One key tile's state in the dk/dv pass: Kᵀ, Vᵀ and the dKᵀ, dVᵀ sums.
 typedef struct {
     float *kt, *vt, *dkt, *dvt;
@@ -416,12 +412,14 @@ typedef struct {
 
 // dk and dv for the `count` key tiles from `first` on of head `head` (at most BACKWARD_GROUP);
 // lanes are keys. Each query tile's q, dout, out and lse are read once for the whole group, then
-// used by every key tile visible to it (see forward_task). With `dq_head` (the whole head's
+// used by every key tile visible to it (see forward_task). `head_delta`, when given, holds D_i for
+// the head's T rows (else each query tile's D is computed here, from dout and out). With `dq_head` (the whole head's
 // dQᵀ: tiles × (hs,64); with hs = 64 its dQ instead, (T,64) rounded up to whole tiles) it also adds
 // these key tiles' dq terms there: the same products, in the same order (key tiles ascending for
 // every query tile), as backward_q_task.
 SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, int head, int first,
-                                        int count, tile_kernels kernels, float *dq_head) {
+                                        int count, tile_kernels kernels, const float *head_delta,
+                                        float *dq_head) {
     const int T = p->T, hs = p->hs;
     float z[TILE] __attribute__((aligned(64)));  // dropout factors of one row of lanes
     const size_t head_offset = (size_t)head * T * hs;
@@ -435,20 +433,21 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
         key->dvt = key->dkt + tile_floats;
         key->j0 = (first + g) * TILE;
         key->nc = SWL_MIN(TILE, T - key->j0);
-        transpose_rows(key->kt, p->k + head_offset + (size_t)key->j0 * hs, key->nc, hs);
-        transpose_rows(key->vt, p->v + head_offset + (size_t)key->j0 * hs, key->nc, hs);
+        kernels.transpose(key->kt, p->k + head_offset + (size_t)key->j0 * hs, (size_t)hs, key->nc, hs);
+        kernels.transpose(key->vt, p->v + head_offset + (size_t)key->j0 * hs, (size_t)hs, key->nc, hs);
         for (size_t x = 0; x < tile_floats; x++) { key->dkt[x] = 0.0f; key->dvt[x] = 0.0f; }
     }
     float *s = scratch + (size_t)BACKWARD_GROUP * 4 * tile_floats, *dp = s + TILE * TILE;
-    float *ds_t = dp + TILE * TILE, *delta = ds_t + TILE * TILE;  // ds_t: dS transposed
+    float *ds_t = dp + TILE * TILE, *tile_delta = ds_t + TILE * TILE;  // ds_t: dS transposed
 
     for (int query_tile = first; query_tile < p->tiles; query_tile++) {
         const int i0 = query_tile * TILE, nr = SWL_MIN(TILE, T - i0);
         const size_t rows = head_offset + (size_t)i0 * hs;
         const float *q = p->q + rows, *dout = p->dout + rows, *out = p->saved_out + rows;
         const float *lse = p->saved_lse + (size_t)head * T + i0;
-        for (int r = 0; r < nr; r++)
-            delta[r] = swl_dot(dout + (size_t)r * hs, out + (size_t)r * hs, hs);
+        const float *delta = tile_delta;
+        if (head_delta != NULL) delta = head_delta + i0;
+        else row_deltas(tile_delta, dout, out, nr, hs);
         for (int g = 0; g < count && first + g <= query_tile; g++) {
             const key_tile_state *key = &group[g];
             const int j0 = key->j0, nc = key->nc, limit = i0 - j0;
@@ -470,7 +469,7 @@ SWL_ALWAYS_INLINE void backward_kv_task(const flash_problem *p, float *scratch, 
                 if (dq_in_rows(hs)) {  // dQ += dS·K, no transpose
                     kernels.update(dq_head + (size_t)i0 * TILE, dp, TILE, 1, k_rows, nr, nc, 1, NULL, NULL);
                 } else {  // dQᵀ += Kᵀ·dSᵀ, with dSᵀ's query lanes past nr zero
-                    kernels.transpose(ds_t, dp, nr, nc);
+                    kernels.transpose(ds_t, dp, TILE, nr, nc);
                     kernels.update(dq_head + (size_t)query_tile * tile_floats, k_rows, 1, (size_t)hs, ds_t,
                                    hs, nc, 1, NULL, NULL);
                 }
@@ -497,9 +496,14 @@ SWL_ALWAYS_INLINE void backward_head_task(const flash_problem *p, float *scratch
     const int T = p->T, hs = p->hs;
     const size_t tile_floats = (size_t)hs * TILE;
     float *dq_head = scratch + backward_scratch_floats(hs);
+    float *head_delta = dq_head + (size_t)p->tiles * tile_floats;
     for (size_t x = 0; x < (size_t)p->tiles * tile_floats; x++) dq_head[x] = 0.0f;
+    // D once for the whole head: each group of key tiles would compute it again for every query tile
+    const size_t rows = (size_t)head * T * hs;
+    row_deltas(head_delta, p->dout + rows, p->saved_out + rows, T, hs);
     for (int tile = 0; tile < p->tiles; tile += BACKWARD_GROUP)
-        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), kernels, dq_head);
+        backward_kv_task(p, scratch, head, tile, SWL_MIN(BACKWARD_GROUP, p->tiles - tile), kernels, head_delta,
+                         dq_head);
     for (int tile = 0; tile < p->tiles; tile++) {
         const int i0 = tile * TILE, nr = SWL_MIN(TILE, T - i0);
         const float *sums = dq_head + (size_t)tile * tile_floats;
@@ -527,11 +531,12 @@ SWL_ALWAYS_INLINE void backward_q_task(const flash_problem *p, float *scratch, i
     const float *k = p->k + head_offset, *v = p->v + head_offset;
     const float *dout = p->dout + rows, *out = p->saved_out + rows;
 
-    transpose_rows(qt, p->q + rows, nr, hs);
-    transpose_rows(dot, dout, nr, hs);
+    kernels.transpose(qt, p->q + rows, (size_t)hs, nr, hs);
+    kernels.transpose(dot, dout, (size_t)hs, nr, hs);
     for (size_t x = 0; x < tile_floats; x++) dqt[x] = 0.0f;
+    row_deltas(delta, dout, out, nr, hs);
     for (int r = 0; r < TILE; r++) {  // lanes past T: zeros, discarded at the end
-        delta[r] = r < nr ? swl_dot(dout + (size_t)r * hs, out + (size_t)r * hs, hs) : 0.0f;
+        if (r >= nr) delta[r] = 0.0f;
         lse[r] = r < nr ? p->saved_lse[(size_t)head * T + i0 + r] : 0.0f;
     }
 
@@ -584,7 +589,7 @@ typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int ti
     }                                                                                               \
     target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
         const int first = t * BACKWARD_GROUP, count = SWL_MIN(BACKWARD_GROUP, p->tiles - first);      \
-        backward_kv_task(p, s, h, first, count, KERNELS(suffix), NULL);                             \
+        backward_kv_task(p, s, h, first, count, KERNELS(suffix), NULL, NULL);                             \
     }                                                                                               \
     target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h, int t) { \
         backward_head_task(p, s, h, t, KERNELS(suffix));                                            \
@@ -715,7 +720,8 @@ void swl_attention_flash_backward_dropout(float *dq, float *dk, float *dv, const
     // so they give identical bits and the choice may follow the thread count.
     if (use_whole_heads(p.BH, omp_get_max_threads())) {
         flash_pass heads = {path.backward_head, 1, 0};
-        run_passes(&p, backward_scratch_floats(hs) + (size_t)p.tiles * hs * TILE, heads,
+        // the head's dQ (or dQᵀ) sums and its D, T rounded up to whole tiles
+        run_passes(&p, backward_scratch_floats(hs) + (size_t)p.tiles * (hs + 1) * TILE, heads,
                    (flash_pass){NULL, 0, 0});
     } else {
         // dk/dv: key tile 0 sees every query tile, so it is heaviest; dq: the last query tile is.

@@ -176,26 +176,30 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
 }
 #endif
 
-// dst (64,64) = the first `rows` rows of src (64,64) transposed: dst[c·64 + r] = src[r·64 + c] for
-// c < cols, with lanes r ≥ rows zero.
-typedef void (*tile_transpose_fn)(float *dst, const float *src, int rows, int cols);
+// dst (cols,64) = the first `rows` rows of src transposed, src's rows `src_stride` floats apart:
+// dst[c·64 + r] = src[r·src_stride + c] for c < cols, with lanes r ≥ rows zero. It makes dSᵀ from dS
+// (src_stride 64) and the tiles Qᵀ, Kᵀ, Vᵀ, dOᵀ from rows of (T,hs) (src_stride hs).
+typedef void (*tile_transpose_fn)(float *dst, const float *src, size_t src_stride, int rows, int cols);
 
-static void tile_transpose_portable(float *dst, const float *src, int rows, int cols) {
+static void tile_transpose_portable(float *dst, const float *src, size_t src_stride, int rows, int cols) {
     for (int c = 0; c < cols; c++)
-        for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < rows ? src[r * TILE + c] : 0.0f;
+        for (int r = 0; r < TILE; r++) dst[c * TILE + r] = r < rows ? src[(size_t)r * src_stride + c] : 0.0f;
 }
 
 #if SWL_HAS_X86
 // 8×8 blocks with AVX (swl_transpose8_avx, the GEMM's packing transpose): against the scalar loop,
-// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms (Intel Xeon, model 207).
-SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, int rows, int cols) {
+// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms for dSᵀ alone (Intel
+// Xeon, model 207).
+SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, size_t src_stride, int rows,
+                                                int cols) {
     int r = 0;
-    for (; r + 8 <= rows; r += 8) swl_transpose8_avx(dst + r, TILE, src + (size_t)r * TILE, TILE, cols);
+    for (; r + 8 <= rows; r += 8) swl_transpose8_avx(dst + r, TILE, src + (size_t)r * src_stride, src_stride, cols);
     for (int c = 0; c < cols; c++)
-        for (int x = r; x < TILE; x++) dst[c * TILE + x] = x < rows ? src[x * TILE + c] : 0.0f;
+        for (int x = r; x < TILE; x++) dst[c * TILE + x] = x < rows ? src[(size_t)x * src_stride + c] : 0.0f;
 }
-SWL_TARGET_AVX512 static void tile_transpose_avx512(float *dst, const float *src, int rows, int cols) {
-    tile_transpose_avx2(dst, src, rows, cols);
+SWL_TARGET_AVX512 static void tile_transpose_avx512(float *dst, const float *src, size_t src_stride, int rows,
+                                                    int cols) {
+    tile_transpose_avx2(dst, src, src_stride, rows, cols);
 }
 #endif
 
