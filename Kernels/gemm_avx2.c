@@ -12,12 +12,13 @@ enum { MR = 6, NR = 16 };
 // panel: steps 1 and MR; MR rows of a row-major matrix: lda and 1); B(k, j) is bp[k·b_k_step + j]
 // (a packed (kc,NR) panel: NR; a row-major B read in place: its row stride). With
 // fetch_c, the C tile (read only after the K loop) is fetched first, so that a tile coming from
-// memory arrives while the FMAs run.
+// memory arrives while the FMAs run. With overwrite, the tile is not read: C = bias (NR values,
+// or 0 when bias is NULL) + the sum, the same addition as adding the sum to a C set to the bias.
 SWL_TARGET_AVX2
 static inline __attribute__((always_inline)) void microkernel_body(float *c, size_t ldc, const float *a,
                                                                    size_t a_row_step, size_t a_k_step,
                                                                    const float *bp, size_t b_k_step, int kc,
-                                                                   int fetch_c) {
+                                                                   int fetch_c, int overwrite, const float *bias) {
     if (fetch_c)
         for (int i = 0; i < MR; i++) {
             const float *row = c + (size_t)i * ldc;
@@ -40,25 +41,36 @@ static inline __attribute__((always_inline)) void microkernel_body(float *c, siz
     }
     for (int i = 0; i < MR; i++) {
         float *row = c + (size_t)i * ldc;
-        for (int j = 0; j < 2; j++)
-            _mm256_storeu_ps(row + 8 * j, _mm256_add_ps(_mm256_loadu_ps(row + 8 * j), acc[i][j]));
+        for (int j = 0; j < 2; j++) {
+            const __m256 base = !overwrite ? _mm256_loadu_ps(row + 8 * j)
+                                : bias != NULL ? _mm256_loadu_ps(bias + 8 * j) : _mm256_setzero_ps();
+            _mm256_storeu_ps(row + 8 * j, _mm256_add_ps(base, acc[i][j]));
+        }
     }
 }
 
 SWL_TARGET_AVX2
 static void microkernel_6x16(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
-    microkernel_body(c, ldc, ap, 1, MR, bp, NR, kc, 0);
+    microkernel_body(c, ldc, ap, 1, MR, bp, NR, kc, 0, 0, NULL);
 }
 
 SWL_TARGET_AVX2
 static void microkernel_6x16_fetching_c(float *c, size_t ldc, const float *ap, const float *bp, int kc) {
-    microkernel_body(c, ldc, ap, 1, MR, bp, NR, kc, 1);
+    microkernel_body(c, ldc, ap, 1, MR, bp, NR, kc, 1, 0, NULL);
+}
+
+// An overwriting product's first K block (x·Wᵀ + b, a step's first weight gradient): C set to the
+// bias in the micro-kernel instead of by a pass over C before it, as on the AVX-512 path.
+SWL_TARGET_AVX2
+static void microkernel_6x16_overwrite(float *c, size_t ldc, const float *ap, const float *bp, int kc,
+                                       const float *bias) {
+    microkernel_body(c, ldc, ap, 1, MR, bp, NR, kc, 0, 1, bias);
 }
 
 SWL_TARGET_AVX2
 static void microkernel_6x16_rows_of_a(float *c, size_t ldc, const float *a, size_t lda, const float *b,
                                        size_t ldb, int kc) {
-    microkernel_body(c, ldc, a, lda, 1, b, ldb, kc, 0);
+    microkernel_body(c, ldc, a, lda, 1, b, ldb, kc, 0, 0, NULL);
 }
 
 SWL_TARGET_AVX2
@@ -77,6 +89,7 @@ static void copy_panel(float *dst, const float *src, size_t src_stride, int kc) 
 // on 2.
 const swl_gemm_path swl_gemm_path_avx2 = {
     .kernel = microkernel_6x16, .kernel_fetching_c = microkernel_6x16_fetching_c,
+    .kernel_overwrite = microkernel_6x16_overwrite,
     .kernel_rows_of_a = microkernel_6x16_rows_of_a, .transpose8 = transpose8, .copy_panel = copy_panel,
     .mr = MR, .nr = NR, .mc = 240, .nc = 192, .kc = 256, .in_place_b_rows = 0,
 };
