@@ -32,7 +32,8 @@
 // Grouping tiles changes who reads a K, V, Q or dO tile, never how a sum runs: every query tile
 // and every key tile is summed over the other side's tiles in the same order as alone.
 // Scratch is one block per thread, allocated once per call: O(group·64·hs + 64²) floats, plus
-// the per-head dQᵀ (or dQ with hs = 64: tiles·64·hs floats) and D (T floats) in whole-head mode.
+// the per-head dQᵀ (or dQ with hs = 64: tiles·64·hs floats) and D (tiles·64 floats) in whole-head
+// mode.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,7 +592,7 @@ typedef void (*task_fn)(const flash_problem *p, float *scratch, int head, int ti
     }                                                                                               \
     target static void backward_kv_task_##suffix(const flash_problem *p, float *s, int h, int t) {   \
         const int first = t * BACKWARD_GROUP, count = SWL_MIN(BACKWARD_GROUP, p->tiles - first);      \
-        backward_kv_task(p, s, h, first, count, KERNELS(suffix), NULL, NULL);                             \
+        backward_kv_task(p, s, h, first, count, KERNELS(suffix), NULL, NULL);                       \
     }                                                                                               \
     target static void backward_head_task_##suffix(const flash_problem *p, float *s, int h, int t) { \
         backward_head_task(p, s, h, t, KERNELS(suffix));                                            \

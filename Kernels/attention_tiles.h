@@ -165,12 +165,20 @@ SWL_TARGET_AVX2 static void tile_update_avx2(float *C, const float *A, size_t sm
         for (; m + 6 <= M; m += 6)
             tile_rows_avx2(C + m * TILE, A + (size_t)m * sm, sm, sk, Bt, K, accumulate, rescale, scale0, scale1,
                            lane_max, lane0, 6);
-        for (int rows = 4; rows >= 1; rows /= 2)
-            if (M - m >= rows) {
-                tile_rows_avx2(C + m * TILE, A + (size_t)m * sm, sm, sk, Bt, K, accumulate, rescale, scale0,
-                               scale1, lane_max, lane0, rows);
-                m += rows;
-            }
+        // the rest: 4, 2 and 1 rows, each block size a constant so that acc stays in registers
+        if (M - m >= 4) {
+            tile_rows_avx2(C + m * TILE, A + (size_t)m * sm, sm, sk, Bt, K, accumulate, rescale, scale0, scale1,
+                           lane_max, lane0, 4);
+            m += 4;
+        }
+        if (M - m >= 2) {
+            tile_rows_avx2(C + m * TILE, A + (size_t)m * sm, sm, sk, Bt, K, accumulate, rescale, scale0, scale1,
+                           lane_max, lane0, 2);
+            m += 2;
+        }
+        if (M - m >= 1)
+            tile_rows_avx2(C + m * TILE, A + (size_t)m * sm, sm, sk, Bt, K, accumulate, rescale, scale0, scale1,
+                           lane_max, lane0, 1);
     }
 }
 #endif
@@ -187,8 +195,8 @@ static void tile_transpose_portable(float *dst, const float *src, size_t src_str
 
 #if SWL_HAS_X86
 // 8×8 blocks with AVX (swl_transpose8_avx, the GEMM's packing transpose): against the scalar loop,
-// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms for dSᵀ alone (Intel
-// Xeon, model 207).
+// the 1-thread forward+backward at T=4096 took 715–728 instead of 757 ms (Intel Xeon, model 207;
+// measured when it transposed only dSᵀ).
 SWL_TARGET_AVX2 static void tile_transpose_avx2(float *dst, const float *src, size_t src_stride, int rows,
                                                 int cols) {
     int r = 0;

@@ -1,6 +1,7 @@
 // 8×8 transposes with AVX for packing operands that are contiguous along K (x, dout, W rows)
-// into the micro-kernels' K-major panels, and for flash attention's dSᵀ. Its functions carry the
-// AVX2 target: call them only from code compiled for AVX2 or AVX-512.
+// into the micro-kernels' K-major panels, and for flash attention's tiles (dSᵀ, and Qᵀ, Kᵀ, Vᵀ, dOᵀ
+// from rows of (T,hs)). Its functions carry the AVX2 target: call them only from code compiled for
+// AVX2 or AVX-512.
 #ifndef SWIFTLET_GEMM_TRANSPOSE_H
 #define SWIFTLET_GEMM_TRANSPOSE_H
 
