@@ -3,6 +3,10 @@
 //     C[m, 0:64] (=|+=) Σ_k A(m,k) · Bt[k, 0:64]
 // where A(m,k) = A[m·sm + k·sk] is broadcast and Bt is a contiguous (K,64) tile: the same loop
 // serves every product of the forward and the backward, whatever the layout of A.
+// Why not the GEMM's micro-kernels (the AVX2 one, 6×16, has the AVX2 tile's register shape): these
+// sums start from C (rescaled in the forward) and add each k's product to it in turn, where the
+// GEMM adds a K block's sum to C at its end, so the bits would differ; and these operands are
+// already tiles in L1 or L2, with nothing to pack.
 #ifndef SWIFTLET_ATTENTION_TILES_H
 #define SWIFTLET_ATTENTION_TILES_H
 
