@@ -4,7 +4,7 @@
 #include "dropout_hash.h"
 #include "internal.h"
 
-// The GELU chunk kernels, once per ISA path: gelu_{tanh,erf}_{forward,backward}_chunk_<path>.
+// The GELU chunk kernels, once per ISA path: gelu_{tanh,erf}_{forward,backward,input_gradient}_chunk_<path>.
 #define SWL_PATHS_HEADER "activations_paths.h"
 #include "pointwise_each_path.h"
 
@@ -46,6 +46,12 @@ void swl_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t
     run_binary(paths, dx, dout, x, n);
 }
 
+// dx, dout, x are (n): dx = dout·gelu′(x), written (nothing of dx read).
+void swl_gelu_tanh_input_gradient(float *dx, const float *dout, const float *x, size_t n) {
+    static const binary_chunk paths[3] = POINTWISE_PATHS(gelu_tanh_input_gradient_chunk);
+    run_binary(paths, dx, dout, x, n);
+}
+
 // out, x are (n). GELU erf = x·Φ(x), Φ(x) = 0.5·(1 + erf(x/√2)); gelu′(x) = Φ(x) + x·φ(x).
 void swl_gelu_erf_forward(float *out, const float *x, size_t n) {
     static const unary_chunk paths[3] = POINTWISE_PATHS(gelu_erf_forward_chunk);
@@ -55,6 +61,12 @@ void swl_gelu_erf_forward(float *out, const float *x, size_t n) {
 // dx, dout, x are (n): dx += dout·gelu′(x).
 void swl_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n) {
     static const binary_chunk paths[3] = POINTWISE_PATHS(gelu_erf_backward_chunk);
+    run_binary(paths, dx, dout, x, n);
+}
+
+// dx, dout, x are (n): dx = dout·gelu′(x), written (nothing of dx read).
+void swl_gelu_erf_input_gradient(float *dx, const float *dout, const float *x, size_t n) {
+    static const binary_chunk paths[3] = POINTWISE_PATHS(gelu_erf_input_gradient_chunk);
     run_binary(paths, dx, dout, x, n);
 }
 
@@ -72,6 +84,13 @@ void swl_relu_forward(float *out, const float *x, size_t n) {
 void swl_relu_backward(float *dx, const float *dout, const float *x, size_t n) {
     FOR_EACH_CHUNK(n, start, end) {
         for (size_t i = start; i < end; i++) dx[i] += x[i] > 0.0f ? dout[i] : 0.0f;
+    }
+}
+
+// dx, dout, x are (n): the backward's bits written over dx (0 + …: −0 → +0, as added into zeros).
+void swl_relu_input_gradient(float *dx, const float *dout, const float *x, size_t n) {
+    FOR_EACH_CHUNK(n, start, end) {
+        for (size_t i = start; i < end; i++) dx[i] = 0.0f + (x[i] > 0.0f ? dout[i] : 0.0f);
     }
 }
 

@@ -79,38 +79,46 @@ VEC_FN vf VEC(gelu_erf_grad)(vf dout, vf x) {
         if (stream) swl_stream_fence();                                                         \
     }
 
-// dx[i] += grad(dout[i], x[i]) over n elements, split like the forward.
-#define ACTIVATION_BACKWARD_CHUNK(name, grad)                                                  \
-    VEC_KERNEL void VEC(name)(float *dx, const float *dout, const float *x, size_t n) { \
+// dx[i] = into(dx[i], grad(dout[i], x[i])) over n elements, split like the forward. `into` is
+// ADD_INTO for the backward (dx += …) or WRITE_OVER for the input gradient (dx = 0 + …, the bits
+// of adding into zeros); WRITE_OVER drops its first argument, so dx is never loaded.
+#define ADD_INTO(old, g) vadd(old, g)
+#define WRITE_OVER(old, g) vadd(vset1(0.0f), g)
+#define ACTIVATION_BACKWARD_CHUNK(name, grad, into)                                            \
+    VEC_KERNEL void VEC(name)(float *dx, const float *dout, const float *x, size_t n) {        \
         size_t i = valign_head(dx, n);                                                         \
         if (i > 0) {                                                                           \
             int r = (int)i;                                                                    \
             vf g = grad(vload_n(dout, r, 0.0f), vload_n(x, r, 0.0f));                          \
-            vstore_n(dx, vadd(vload_n(dx, r, 0.0f), g), r);                                    \
+            vstore_n(dx, into(vload_n(dx, r, 0.0f), g), r);                                    \
         }                                                                                      \
         for (; i + 4 * VW <= n; i += 4 * VW) {                                                 \
             vf g0 = grad(vload(dout + i), vload(x + i));                                       \
             vf g1 = grad(vload(dout + i + VW), vload(x + i + VW));                             \
             vf g2 = grad(vload(dout + i + 2 * VW), vload(x + i + 2 * VW));                     \
             vf g3 = grad(vload(dout + i + 3 * VW), vload(x + i + 3 * VW));                     \
-            vstore(dx + i, vadd(vload(dx + i), g0));                                           \
-            vstore(dx + i + VW, vadd(vload(dx + i + VW), g1));                                 \
-            vstore(dx + i + 2 * VW, vadd(vload(dx + i + 2 * VW), g2));                         \
-            vstore(dx + i + 3 * VW, vadd(vload(dx + i + 3 * VW), g3));                         \
+            vstore(dx + i, into(vload(dx + i), g0));                                           \
+            vstore(dx + i + VW, into(vload(dx + i + VW), g1));                                 \
+            vstore(dx + i + 2 * VW, into(vload(dx + i + 2 * VW), g2));                         \
+            vstore(dx + i + 3 * VW, into(vload(dx + i + 3 * VW), g3));                         \
         }                                                                                      \
         for (; i + VW <= n; i += VW)                                                           \
-            vstore(dx + i, vadd(vload(dx + i), grad(vload(dout + i), vload(x + i))));          \
+            vstore(dx + i, into(vload(dx + i), grad(vload(dout + i), vload(x + i))));          \
         if (i < n) {                                                                           \
             int r = (int)(n - i);                                                              \
             vf g = grad(vload_n(dout + i, r, 0.0f), vload_n(x + i, r, 0.0f));                  \
-            vstore_n(dx + i, vadd(vload_n(dx + i, r, 0.0f), g), r);                            \
+            vstore_n(dx + i, into(vload_n(dx + i, r, 0.0f), g), r);                            \
         }                                                                                      \
     }
 
 ACTIVATION_FORWARD_CHUNK(gelu_tanh_forward_chunk, VEC(gelu_tanh))
-ACTIVATION_BACKWARD_CHUNK(gelu_tanh_backward_chunk, VEC(gelu_tanh_grad))
+ACTIVATION_BACKWARD_CHUNK(gelu_tanh_backward_chunk, VEC(gelu_tanh_grad), ADD_INTO)
+ACTIVATION_BACKWARD_CHUNK(gelu_tanh_input_gradient_chunk, VEC(gelu_tanh_grad), WRITE_OVER)
 ACTIVATION_FORWARD_CHUNK(gelu_erf_forward_chunk, VEC(gelu_erf))
-ACTIVATION_BACKWARD_CHUNK(gelu_erf_backward_chunk, VEC(gelu_erf_grad))
+ACTIVATION_BACKWARD_CHUNK(gelu_erf_backward_chunk, VEC(gelu_erf_grad), ADD_INTO)
+ACTIVATION_BACKWARD_CHUNK(gelu_erf_input_gradient_chunk, VEC(gelu_erf_grad), WRITE_OVER)
 
 #undef ACTIVATION_FORWARD_CHUNK
 #undef ACTIVATION_BACKWARD_CHUNK
+#undef ADD_INTO
+#undef WRITE_OVER

@@ -1,9 +1,11 @@
 // Linear layer: out = x·Wᵀ + b and its backward, as three products on the packed GEMM (gemm.c):
 //   forward  out (N,OC) = x (N,C) · Wᵀ      — B is W read transposed
-//   backward dx  (N,C) += dout (N,OC) · W
+//   backward dx  (N,C) += dout (N,OC) · W       (or =: swl_linear_input_gradient)
 //            dW (OC,C) += doutᵀ (OC,N) · x  — A is dout read transposed (or =: swl_linear_weight_gradient)
 // db is a column sum of dout. A few rows take the unpacked skinny products (gemm_skinny.c)
 // instead. Nothing here depends on the thread count.
+#include <string.h>
+
 #include "gemm.h"
 
 // Row counts up to which the skinny products beat the packed GEMM (measured on Zen 5 with
@@ -64,4 +66,17 @@ void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *d
 
 void swl_linear_weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC) {
     weight_gradient(dweight, dout, x, N, C, OC, SWL_GEMM_OVERWRITE);
+}
+
+// dx (N,C) = dout·W. The GEMM's overwrite sets C to 0 + the first K block's sum, as adding into a
+// zeroed dx would; the skinny product has no overwriting form, so its few rows are zeroed first.
+void swl_linear_input_gradient(float *dx, const float *dout, const float *weight, int N, int C, int OC) {
+    if (N <= SKINNY_DX_ROWS) {
+        memset(dx, 0, sizeof(float) * (size_t)N * (size_t)C);
+        swl_skinny_nn_accumulate(dx, dout, weight, N, C, OC);
+        return;
+    }
+    swl_gemm_view a = {dout, (size_t)OC, 1};
+    swl_gemm_view b = {weight, (size_t)C, 1};
+    swl_gemm(dx, (size_t)C, a, b, NULL, SWL_GEMM_OVERWRITE, N, C, OC);
 }

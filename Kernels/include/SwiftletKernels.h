@@ -5,10 +5,14 @@
 //   OC output channels, N rows (= B*T where a kernel does not care about time), H heads,
 //   hs head size (C = H*hs), V vocabulary size, Vp padded vocabulary (row stride of logits).
 // - Outputs first, inputs next, sizes last. Sizes are `int`; index math is done in size_t.
-// - Forward kernels overwrite their outputs. Backward kernels ADD into every gradient buffer
-//   (+=), as llm.c does: the caller zeroes gradients, and gradient accumulation comes free.
-//   Two write instead, and say so: the cross-entropy backward (all of dlogits) and
-//   swl_linear_weight_gradient (a step's first backward, in place of zeroing first).
+// - Forward kernels overwrite their outputs. Backward kernels (`*_backward`) ADD into every
+//   gradient buffer (+=), as llm.c does: the caller zeroes gradients, and gradient accumulation
+//   comes free. The cross-entropy backward writes all of dlogits instead, and says so. Kernels
+//   named `*_gradient` write one gradient over whatever its buffer held (nothing of it is read,
+//   NaN included), with the bits of their `*_backward` adding into zeros (0 + x, so −0 → +0):
+//   swl_linear_weight_gradient (a step's first backward) and the input gradients the model's
+//   backward writes into scratch (swl_linear_input_gradient, swl_gelu_*_input_gradient, …),
+//   in place of clearing the buffer first.
 //   A gradient pointer that may be NULL says so; NULL skips that gradient.
 // - Results never depend on the thread count: threads split disjoint outputs and every sum is
 //   done in a fixed order. Results may differ in the last bits between ISA paths (FMA).
@@ -61,6 +65,9 @@ void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *d
 /// bits of swl_linear_backward adding into a zeroed dweight. A step's first backward writes the
 /// weight gradients this way instead of zeroing all the gradients first.
 void swl_linear_weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC);
+/// dx (N,C) = dout·W, written over whatever it held: the bits of swl_linear_backward adding into a
+/// zeroed dx, without the pass that zeroes it or the product reading it.
+void swl_linear_input_gradient(float *dx, const float *dout, const float *weight, int N, int C, int OC);
 /// Whether the packed GEMM may read a row-major weight where it lies instead of packing it (the
 /// AVX-512 path's shared-B products with few rows a thread, such as the LM head's dout·W on one
 /// thread; reads_b_in_place in gemm.c). The same bits either way. AUTO, the default, allows it on
@@ -101,6 +108,10 @@ void swl_gelu_erf_forward(float *out, const float *x, size_t n);    // PyTorch n
 void swl_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n);
 void swl_relu_forward(float *out, const float *x, size_t n);
 void swl_relu_backward(float *dx, const float *dout, const float *x, size_t n);
+/// dx = dout·f'(x), written: the bits of the backward adding into a zeroed dx.
+void swl_gelu_tanh_input_gradient(float *dx, const float *dout, const float *x, size_t n);
+void swl_gelu_erf_input_gradient(float *dx, const float *dout, const float *x, size_t n);
+void swl_relu_input_gradient(float *dx, const float *dout, const float *x, size_t n);
 
 /// out = a + b (n elements). Backward: da += dout, db += dout.
 void swl_residual_forward(float *out, const float *a, const float *b, size_t n);
@@ -179,6 +190,11 @@ void swl_split_heads_backward(float *dqkv, const float *dq, const float *dk, con
 /// y (B,H,T,hs) → out (B,T,H·hs).
 void swl_merge_heads_forward(float *out, const float *y, int B, int T, int H, int hs);
 void swl_merge_heads_backward(float *dy, const float *dout, int B, int T, int H, int hs);
+/// The same two backwards writing dqkv and dy instead of adding into them (the bits of adding into
+/// zeros).
+void swl_split_heads_input_gradient(float *dqkv, const float *dq, const float *dk, const float *dv,
+                                    int B, int T, int H, int hs);
+void swl_merge_heads_input_gradient(float *dy, const float *dout, int B, int T, int H, int hs);
 
 // ---------------------------------------------------------------------------------------------
 // Cross-entropy fused with softmax over the vocabulary.

@@ -60,15 +60,14 @@ struct Block {
         switch normalization {
         case .pre:
             // The residual passes ∂L/∂output straight through; each sublayer adds its part.
+            // The sublayers write their input gradients into g.normalized (no clearing first).
             if let mlp, let ln2, let normalized = a.ln2 {
-                g.normalized.clear(count)
                 mlp.backward(dInput: g.normalized, dOutput: stream, a, input: normalized, rows: rows,
-                             dropout: dropout, scratch: g, weightGradients: write)
+                             dropout: dropout, scratch: g, inputGradient: .overwrite, weightGradients: write)
                 ln2.backward(dx: stream, g.normalized, a.residual1, mean: a.ln2Mean!, rstd: a.ln2Rstd!, rows: rows)
             }
-            g.normalized.clear(count)
             attention.backward(dInput: g.normalized, dOutput: stream, a, input: a.ln1, batch: batch, time: time,
-                               dropout: dropout, scratch: g, weightGradients: write)
+                               dropout: dropout, scratch: g, inputGradient: .overwrite, weightGradients: write)
             ln1.backward(dx: stream, g.normalized, input, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
         case .post:
             let residual = g.residualScratch
@@ -78,7 +77,7 @@ struct Block {
                 residual.clear(count)
                 ln2.backward(dx: residual, stream, residual2, mean: a.ln2Mean!, rstd: a.ln2Rstd!, rows: rows)
                 mlp.backward(dInput: residual, dOutput: residual, a, input: a.ln1, rows: rows,
-                             dropout: dropout, scratch: g, weightGradients: write)
+                             dropout: dropout, scratch: g, inputGradient: .accumulate, weightGradients: write)
                 sublayerOutput = residual
             }
             // ∂L/∂(x + attn(x)) through ln_1, into the stream buffer.
@@ -89,7 +88,7 @@ struct Block {
             stream.clear(count)
             ln1.backward(dx: stream, sublayerOutput, a.residual1, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: rows)
             attention.backward(dInput: stream, dOutput: stream, a, input: input, batch: batch, time: time,
-                               dropout: dropout, scratch: g, weightGradients: write)
+                               dropout: dropout, scratch: g, inputGradient: .accumulate, weightGradients: write)
         }
     }
 }

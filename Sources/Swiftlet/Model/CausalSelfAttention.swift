@@ -46,12 +46,13 @@ struct CausalSelfAttention {
         return dropped
     }
 
-    /// dInput (N,C) += ∂L/∂input given dOutput (N,C) = ∂L/∂(sublayer output). dInput may be the
-    /// same buffer as dOutput: dOutput is consumed before dInput is written.
+    /// dInput (N,C) += ∂L/∂input given dOutput (N,C) = ∂L/∂(sublayer output), or with
+    /// `inputGradient: .overwrite` dInput = ∂L/∂input (nothing in it read). dInput may be the same
+    /// buffer as dOutput: dOutput is consumed before dInput is written.
     func backward(
         dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, _ a: BlockActivations,
         input: UnsafePointer<Float>, batch: Int, time: Int, dropout: DropoutPlan?,
-        scratch g: ActivationGradients, weightGradients write: GradientWrite
+        scratch g: ActivationGradients, inputGradient dInputWrite: GradientWrite, weightGradients write: GradientWrite
     ) {
         let (b, t, h, hs) = (Int32(batch), Int32(time), Int32(heads), Int32(headSize))
         let rows = batch * time, count = rows * channels
@@ -61,10 +62,11 @@ struct CausalSelfAttention {
             dropout.backward(g.projection, dOutput, count: count, site: .attentionResidual(layer: layer))
             dProjection = UnsafePointer(g.projection)
         }
-        g.yMerged.clear(count)
-        cProj.backward(dx: g.yMerged, dProjection, a.yMerged, rows: rows, weightGradient: write)
-        g.y.clear(count)
-        swl_merge_heads_backward(g.y, g.yMerged, b, t, h, hs)
+        // Scratch gradients are written over, not added into, except dq, dk, dv: flash attention
+        // adds into those.
+        cProj.backward(dx: g.yMerged, dProjection, a.yMerged, rows: rows, inputGradient: .overwrite,
+                       weightGradient: write)
+        swl_merge_heads_input_gradient(g.y, g.yMerged, b, t, h, hs)
         g.q.clear(count); g.k.clear(count); g.v.clear(count)
         let (probability, seed) = probabilityDropout(dropout)
         switch (kernel, dropout) {
@@ -83,9 +85,8 @@ struct CausalSelfAttention {
             swl_rope_backward(dkBefore, g.k, b, h, t, hs, ropeBase, 0)
             dq = dqBefore; dk = dkBefore
         }
-        g.qkv.clear(3 * count)
-        swl_split_heads_backward(g.qkv, dq, dk, g.v, b, t, h, hs)
-        cAttn.backward(dx: dInput, g.qkv, input, rows: rows, weightGradient: write)
+        swl_split_heads_input_gradient(g.qkv, dq, dk, g.v, b, t, h, hs)
+        cAttn.backward(dx: dInput, g.qkv, input, rows: rows, inputGradient: dInputWrite, weightGradient: write)
     }
 
     // MARK: Attention-probability dropout (naive path)

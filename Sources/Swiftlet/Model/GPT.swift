@@ -341,15 +341,16 @@ public final class GPT {
         swl_crossentropy_backward(g.logits, a.logits, a.logsumexp, a.targets, Int32(rows),
                                   Int32(config.vocabularySize), Int32(config.paddedVocabularySize), lossScale)
         let lastOutput: UnsafeMutablePointer<Float> = blocks.last!.output(a.blocks.last!)
-        g.stream.clear(rows * c)
         // The LM head goes first: with tied embeddings its weight gradient is wte's, which an
         // `.overwrite` pass writes here and the embedding's backward adds its rows into last.
+        // Its input gradient is written over the scratch (no clearing first).
         if let lnF {
-            g.lnF.clear(rows * c)
-            lmHead.backward(dx: g.lnF, g.logits, a.lnF!, rows: rows, weightGradient: write)
+            lmHead.backward(dx: g.lnF, g.logits, a.lnF!, rows: rows, inputGradient: .overwrite, weightGradient: write)
+            g.stream.clear(rows * c)
             lnF.backward(dx: g.stream, g.lnF, lastOutput, mean: a.lnFMean!, rstd: a.lnFRstd!, rows: rows)
         } else {
-            lmHead.backward(dx: g.stream, g.logits, lastOutput, rows: rows, weightGradient: write)
+            lmHead.backward(dx: g.stream, g.logits, lastOutput, rows: rows, inputGradient: .overwrite,
+                            weightGradient: write)
         }
         for layer in blocks.indices.reversed() {
             let input: UnsafeMutablePointer<Float> = layer == 0

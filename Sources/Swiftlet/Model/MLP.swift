@@ -28,12 +28,13 @@ struct MLP {
         return dropped
     }
 
-    /// dInput (N,C) += ∂L/∂input given dOutput (N,C). dInput may be the same buffer as dOutput:
-    /// dOutput is consumed before dInput is written.
+    /// dInput (N,C) += ∂L/∂input given dOutput (N,C), or with `inputGradient: .overwrite` dInput =
+    /// ∂L/∂input (nothing in it read). dInput may be the same buffer as dOutput: dOutput is
+    /// consumed before dInput is written.
     func backward(
         dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, _ a: BlockActivations,
         input: UnsafePointer<Float>, rows: Int, dropout: DropoutPlan?, scratch g: ActivationGradients,
-        weightGradients write: GradientWrite
+        inputGradient dInputWrite: GradientWrite, weightGradients write: GradientWrite
     ) {
         let count = rows * channels, n = rows * hidden
         var dProjection = dOutput
@@ -42,15 +43,15 @@ struct MLP {
             dropout.backward(g.projection, dOutput, count: count, site: .mlpResidual(layer: layer))
             dProjection = UnsafePointer(g.projection)
         }
+        // The hidden gradients are written over the scratch, not added into it: no clearing first.
         let dActivated = g.hiddenActivated!, dFc = g.hidden!
-        dActivated.clear(n)
-        cProj.backward(dx: dActivated, dProjection, a.fcActivated!, rows: rows, weightGradient: write)
-        dFc.clear(n)
+        cProj.backward(dx: dActivated, dProjection, a.fcActivated!, rows: rows, inputGradient: .overwrite,
+                       weightGradient: write)
         switch activation {
-        case .geluTanh: swl_gelu_tanh_backward(dFc, dActivated, a.fc, n)
-        case .geluErf: swl_gelu_erf_backward(dFc, dActivated, a.fc, n)
-        case .relu: swl_relu_backward(dFc, dActivated, a.fc, n)
+        case .geluTanh: swl_gelu_tanh_input_gradient(dFc, dActivated, a.fc, n)
+        case .geluErf: swl_gelu_erf_input_gradient(dFc, dActivated, a.fc, n)
+        case .relu: swl_relu_input_gradient(dFc, dActivated, a.fc, n)
         }
-        cFc.backward(dx: dInput, dFc, input, rows: rows, weightGradient: write)
+        cFc.backward(dx: dInput, dFc, input, rows: rows, inputGradient: dInputWrite, weightGradient: write)
     }
 }

@@ -119,6 +119,40 @@ import SwiftletKernels
         }
     }
 
+    /// The input gradients the model writes into scratch give the bits of the backwards adding
+    /// into zeros, over NaN (a value read or left unwritten would show), from an output that does
+    /// not start on a vector boundary, with a signed zero among dout, on every path and thread count.
+    @Test func inputGradientsGiveTheBitsOfAddingIntoZeros() throws {
+        var random = TestRandom(seed: 31)
+        let n = 70_003  // more than one chunk per thread (parallel), a ragged tail
+        let x = random.normals(n, std: 3)
+        var dout = random.normals(n)
+        dout[5] = -0.0
+        dout[6] = 0.0
+        let kernels: [(String, Kernel3, Kernel3)] = [
+            ("GELU tanh", swl_gelu_tanh_backward, swl_gelu_tanh_input_gradient),
+            ("GELU erf", swl_gelu_erf_backward, swl_gelu_erf_input_gradient),
+            ("ReLU", swl_relu_backward, swl_relu_input_gradient),
+        ]
+        try expectThreadIndependent("activation input gradients") {
+            var outputs: [[Float]] = []
+            for (name, backward, inputGradient) in kernels {
+                var added = [Float](repeating: 0, count: n + 1)
+                var written = [Float](repeating: .nan, count: n + 1)
+                added.withUnsafeMutableBufferPointer { backward($0.baseAddress! + 1, dout, x, n) }
+                written.withUnsafeMutableBufferPointer { inputGradient($0.baseAddress! + 1, dout, x, n) }
+                #expect(written[0].isNaN, "\(name): wrote before its output")
+                let result = Array(written[1...])
+                #expect(result.allSatisfy { $0.isFinite }, "\(name): input gradient has values that are not finite")
+                expectBitwiseEqual(result, Array(added[1...]), "\(name) on \(Runtime.instructionSet.rawValue): written vs added into zeros")
+                outputs.append(result)
+            }
+            return outputs
+        }
+    }
+
+    private typealias Kernel3 = (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int) -> Void
+
     @Test func threadIndependent() throws {
         var random = TestRandom(seed: 23)
         let n = 300_001  // several chunks per thread and a ragged tail

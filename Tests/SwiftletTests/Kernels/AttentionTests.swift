@@ -233,6 +233,30 @@ import Testing
         expectBitwiseEqual(dy, zip(dyStart, merged.values).map { $0 + $1 }, "merge heads backward adds")
     }
 
+    /// The head layouts' input gradients, written over NaN, give the bits of the backwards adding
+    /// into zeros (a signed zero among the inputs included).
+    @Test func headInputGradientsGiveTheBitsOfAddingIntoZeros() throws {
+        let (b, t, h, hs) = (2, 5, 3, 4)
+        let n = b * t * h * hs
+        var random = TestRandom(seed: 62)
+        var dq = random.normals(n)
+        let dk = random.normals(n), dv = random.normals(n)
+        var dout = random.normals(n)
+        dq[3] = -0.0
+        dout[7] = -0.0
+        try expectThreadIndependent("head input gradients") {
+            var added = [Float](repeating: 0, count: 3 * n), written = [Float](repeating: .nan, count: 3 * n)
+            swl_split_heads_backward(&added, dq, dk, dv, Int32(b), Int32(t), Int32(h), Int32(hs))
+            swl_split_heads_input_gradient(&written, dq, dk, dv, Int32(b), Int32(t), Int32(h), Int32(hs))
+            expectBitwiseEqual(written, added, "split heads: written vs added into zeros")
+            var dyAdded = [Float](repeating: 0, count: n), dyWritten = [Float](repeating: .nan, count: n)
+            swl_merge_heads_backward(&dyAdded, dout, Int32(b), Int32(t), Int32(h), Int32(hs))
+            swl_merge_heads_input_gradient(&dyWritten, dout, Int32(b), Int32(t), Int32(h), Int32(hs))
+            expectBitwiseEqual(dyWritten, dyAdded, "merge heads: written vs added into zeros")
+            return [written, dyWritten]
+        }
+    }
+
     // MARK: Errors
 
     @Test func rejectsBadShapes() throws {

@@ -77,6 +77,13 @@ private struct LinearProblem {
         return dweight
     }
 
+    /// dx written by swl_linear_input_gradient over a buffer of NaN.
+    func inputGradientOverwritten() -> [Float] {
+        var dx = [Float](repeating: .nan, count: N * C)
+        swl_linear_input_gradient(&dx, dout, weight, Int32(N), Int32(C), Int32(OC))
+        return dx
+    }
+
     var zeros: (dx: [Float], dweight: [Float], dbias: [Float]) {
         ([Float](repeating: 0, count: N * C), [Float](repeating: 0, count: OC * C), [Float](repeating: 0, count: OC))
     }
@@ -337,6 +344,28 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
             let finite = written.allSatisfy { $0.isFinite }
             #expect(finite, "linear \(p.label): dW overwritten has values that are not finite")
             expectBitwiseEqual(written, added, "linear \(p.label) on \(Runtime.instructionSet.rawValue) \(Runtime.threads) threads: dW overwritten vs added into zeros")
+            return [written]
+        }
+    }
+
+    /// Overwriting dx (the model's backward writing into scratch) gives the bits of adding into
+    /// zeros, over a buffer of NaN, on every path and on 1 and 2 threads: the skinny product (1
+    /// and 2 rows); partial micro-tiles over one K block; three K blocks, the last partial; whole
+    /// micro-tiles over four K blocks; both operands too big to pack whole (the shared-B path, and
+    /// on 2 threads the column strips, 300 rows × 3,000 columns); an empty sum (OC = 0) writes
+    /// zeros.
+    @Test(arguments: [
+        (N: 1, C: 50, OC: 70), (N: 2, C: 33, OC: 300), (N: 37, C: 100, OC: 130), (N: 37, C: 520, OC: 700),
+        (N: 256, C: 96, OC: 1_000), (N: 9, C: 20, OC: 0), (N: 4_200, C: 1_100, OC: 1_000),
+        (N: 300, C: 3_000, OC: 600),
+    ])
+    func overwrittenInputGradientGivesTheBitsOfAddingIntoZeros(shape: (N: Int, C: Int, OC: Int)) throws {
+        let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 74)
+        try expectThreadIndependent("linear \(p.label) dx overwritten") {
+            let written = p.inputGradientOverwritten(), added = p.inputGradient(.fast)
+            let finite = written.allSatisfy { $0.isFinite }
+            #expect(finite, "linear \(p.label): dx overwritten has values that are not finite")
+            expectBitwiseEqual(written, added, "linear \(p.label) on \(Runtime.instructionSet.rawValue) \(Runtime.threads) threads: dx overwritten vs added into zeros")
             return [written]
         }
     }
