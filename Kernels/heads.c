@@ -22,8 +22,18 @@ void swl_split_heads_forward(float *q, float *k, float *v, const float *qkv,
     }
 }
 
-// dqkv += dq, dk, dv in qkv's layout, or with write dqkv = 0 + them: the bits of adding into zeros
-// (−0 → +0) without reading dqkv. Every element of dqkv is set once.
+// target[0..n) += source, or with write target = 0 + source: the bits of adding into zeros
+// (−0 → +0) without reading target. The branch sits outside the loops so both vectorize.
+static inline void add_or_write_row(float *restrict target, const float *restrict source, int n, bool write) {
+    if (write) {
+        for (int d = 0; d < n; d++) target[d] = 0.0f + source[d];
+    } else {
+        for (int d = 0; d < n; d++) target[d] += source[d];
+    }
+}
+
+// dqkv += dq, dk, dv in qkv's layout, or with write dqkv = 0 + them. Every element of dqkv is set
+// once.
 static void split_heads_gradient(float *dqkv, const float *dq, const float *dk, const float *dv,
                                  int B, int T, int H, int hs, bool write) {
     const size_t C = (size_t)H * hs;
@@ -33,11 +43,9 @@ static void split_heads_gradient(float *dqkv, const float *dq, const float *dk, 
         const size_t b = row / ((size_t)H * T), h = row / T % H, t = row % T;
         float *target = dqkv + (b * T + t) * 3 * C + h * hs;
         const float *dq_row = dq + row * hs, *dk_row = dk + row * hs, *dv_row = dv + row * hs;
-        for (int d = 0; d < hs; d++) {
-            target[d] = (write ? 0.0f : target[d]) + dq_row[d];
-            target[C + d] = (write ? 0.0f : target[C + d]) + dk_row[d];
-            target[2 * C + d] = (write ? 0.0f : target[2 * C + d]) + dv_row[d];
-        }
+        add_or_write_row(target, dq_row, hs, write);
+        add_or_write_row(target + C, dk_row, hs, write);
+        add_or_write_row(target + 2 * C, dv_row, hs, write);
     }
 }
 
@@ -62,7 +70,7 @@ void swl_merge_heads_forward(float *out, const float *y, int B, int T, int H, in
     }
 }
 
-// dy += (or, with write, = 0 +) dout in the heads' layout.
+// dy += dout in the heads' layout, or with write dy = 0 + dout.
 static void merge_heads_gradient(float *dy, const float *dout, int B, int T, int H, int hs, bool write) {
     const size_t C = (size_t)H * hs;
     const size_t rows = (size_t)B * H * T;
@@ -71,7 +79,7 @@ static void merge_heads_gradient(float *dy, const float *dout, int B, int T, int
         const size_t b = row / ((size_t)H * T), h = row / T % H, t = row % T;
         const float *source = dout + (b * T + t) * C + h * hs;
         float *target = dy + row * hs;
-        for (int d = 0; d < hs; d++) target[d] = (write ? 0.0f : target[d]) + source[d];
+        add_or_write_row(target, source, hs, write);
     }
 }
 
