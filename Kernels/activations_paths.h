@@ -79,35 +79,37 @@ VEC_FN vf VEC(gelu_erf_grad)(vf dout, vf x) {
         if (stream) swl_stream_fence();                                                         \
     }
 
-// dx[i] = into(dx[i], grad(dout[i], x[i])) over n elements, split like the forward. `into` is
+// dx[i] = into(dx + i, grad(dout[i], x[i])) over n elements, split like the forward. `into` is
 // ADD_INTO for the backward (dx += …) or WRITE_OVER for the input gradient (dx = 0 + …, the bits
-// of adding into zeros); WRITE_OVER drops its first argument, so dx is never loaded.
-#define ADD_INTO(old, g) vadd(old, g)
-#define WRITE_OVER(old, g) vadd(vset1(0.0f), g)
+// of adding into zeros, without loading dx); into##_N is its form for r < VW elements.
+#define ADD_INTO(p, g) vadd(vload(p), g)
+#define ADD_INTO_N(p, r, g) vadd(vload_n(p, r, 0.0f), g)
+#define WRITE_OVER(p, g) vadd(vset1(0.0f), g)
+#define WRITE_OVER_N(p, r, g) vadd(vset1(0.0f), g)
 #define ACTIVATION_BACKWARD_CHUNK(name, grad, into)                                            \
     VEC_KERNEL void VEC(name)(float *dx, const float *dout, const float *x, size_t n) {        \
         size_t i = valign_head(dx, n);                                                         \
         if (i > 0) {                                                                           \
             int r = (int)i;                                                                    \
             vf g = grad(vload_n(dout, r, 0.0f), vload_n(x, r, 0.0f));                          \
-            vstore_n(dx, into(vload_n(dx, r, 0.0f), g), r);                                    \
+            vstore_n(dx, into##_N(dx, r, g), r);                                               \
         }                                                                                      \
         for (; i + 4 * VW <= n; i += 4 * VW) {                                                 \
             vf g0 = grad(vload(dout + i), vload(x + i));                                       \
             vf g1 = grad(vload(dout + i + VW), vload(x + i + VW));                             \
             vf g2 = grad(vload(dout + i + 2 * VW), vload(x + i + 2 * VW));                     \
             vf g3 = grad(vload(dout + i + 3 * VW), vload(x + i + 3 * VW));                     \
-            vstore(dx + i, into(vload(dx + i), g0));                                           \
-            vstore(dx + i + VW, into(vload(dx + i + VW), g1));                                 \
-            vstore(dx + i + 2 * VW, into(vload(dx + i + 2 * VW), g2));                         \
-            vstore(dx + i + 3 * VW, into(vload(dx + i + 3 * VW), g3));                         \
+            vstore(dx + i, into(dx + i, g0));                                                  \
+            vstore(dx + i + VW, into(dx + i + VW, g1));                                        \
+            vstore(dx + i + 2 * VW, into(dx + i + 2 * VW, g2));                                \
+            vstore(dx + i + 3 * VW, into(dx + i + 3 * VW, g3));                                \
         }                                                                                      \
         for (; i + VW <= n; i += VW)                                                           \
-            vstore(dx + i, into(vload(dx + i), grad(vload(dout + i), vload(x + i))));          \
+            vstore(dx + i, into(dx + i, grad(vload(dout + i), vload(x + i))));                 \
         if (i < n) {                                                                           \
             int r = (int)(n - i);                                                              \
             vf g = grad(vload_n(dout + i, r, 0.0f), vload_n(x + i, r, 0.0f));                  \
-            vstore_n(dx + i, into(vload_n(dx + i, r, 0.0f), g), r);                            \
+            vstore_n(dx + i, into##_N(dx + i, r, g), r);                                       \
         }                                                                                      \
     }
 
@@ -121,4 +123,6 @@ ACTIVATION_BACKWARD_CHUNK(gelu_erf_input_gradient_chunk, VEC(gelu_erf_grad), WRI
 #undef ACTIVATION_FORWARD_CHUNK
 #undef ACTIVATION_BACKWARD_CHUNK
 #undef ADD_INTO
+#undef ADD_INTO_N
 #undef WRITE_OVER
+#undef WRITE_OVER_N

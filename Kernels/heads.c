@@ -34,7 +34,7 @@ static inline void add_or_write_row(float *restrict target, const float *restric
 
 // dqkv += dq, dk, dv in qkv's layout, or with write dqkv = 0 + them. Every element of dqkv is set
 // once.
-static void split_heads_gradient(float *dqkv, const float *dq, const float *dk, const float *dv,
+static void split_heads_add_or_write(float *dqkv, const float *dq, const float *dk, const float *dv,
                                  int B, int T, int H, int hs, bool write) {
     const size_t C = (size_t)H * hs;
     const size_t rows = (size_t)B * H * T;
@@ -51,12 +51,12 @@ static void split_heads_gradient(float *dqkv, const float *dq, const float *dk, 
 
 void swl_split_heads_backward(float *dqkv, const float *dq, const float *dk, const float *dv,
                               int B, int T, int H, int hs) {
-    split_heads_gradient(dqkv, dq, dk, dv, B, T, H, hs, false);
+    split_heads_add_or_write(dqkv, dq, dk, dv, B, T, H, hs, false);
 }
 
 void swl_split_heads_input_gradient(float *dqkv, const float *dq, const float *dk, const float *dv,
                                     int B, int T, int H, int hs) {
-    split_heads_gradient(dqkv, dq, dk, dv, B, T, H, hs, true);
+    split_heads_add_or_write(dqkv, dq, dk, dv, B, T, H, hs, true);
 }
 
 void swl_merge_heads_forward(float *out, const float *y, int B, int T, int H, int hs) {
@@ -71,7 +71,7 @@ void swl_merge_heads_forward(float *out, const float *y, int B, int T, int H, in
 }
 
 // dy += dout in the heads' layout, or with write dy = 0 + dout.
-static void merge_heads_gradient(float *dy, const float *dout, int B, int T, int H, int hs, bool write) {
+static void merge_heads_add_or_write(float *dy, const float *dout, int B, int T, int H, int hs, bool write) {
     const size_t C = (size_t)H * hs;
     const size_t rows = (size_t)B * H * T;
     SWL_PARALLEL_FOR
@@ -84,9 +84,9 @@ static void merge_heads_gradient(float *dy, const float *dout, int B, int T, int
 }
 
 void swl_merge_heads_backward(float *dy, const float *dout, int B, int T, int H, int hs) {
-    merge_heads_gradient(dy, dout, B, T, H, hs, false);
+    merge_heads_add_or_write(dy, dout, B, T, H, hs, false);
 }
 
 void swl_merge_heads_input_gradient(float *dy, const float *dout, int B, int T, int H, int hs) {
-    merge_heads_gradient(dy, dout, B, T, H, hs, true);
+    merge_heads_add_or_write(dy, dout, B, T, H, hs, true);
 }

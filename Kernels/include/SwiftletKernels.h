@@ -7,12 +7,12 @@
 // - Outputs first, inputs next, sizes last. Sizes are `int`; index math is done in size_t.
 // - Forward kernels overwrite their outputs. Backward kernels (`*_backward`) ADD into every
 //   gradient buffer (+=), as llm.c does: the caller zeroes gradients, and gradient accumulation
-//   comes free. The cross-entropy backward writes all of dlogits instead, and says so. Kernels
-//   named `*_gradient` write one gradient over whatever its buffer held (nothing of it is read,
-//   NaN included), with the bits of their `*_backward` adding into zeros (0 + x, so −0 → +0):
-//   swl_linear_weight_gradient (a step's first backward) and the input gradients the model's
-//   backward writes into scratch (swl_linear_input_gradient, swl_gelu_*_input_gradient, …),
-//   in place of clearing the buffer first.
+//   comes free. The cross-entropy and causal-softmax backwards write all of their output instead,
+//   and say so. Kernels named `*_gradient` write one gradient over whatever its buffer held
+//   (nothing of it is read, NaN included), with the bits of their `*_backward` adding into zeros
+//   (0 + x, so −0 → +0): swl_linear_weight_gradient (a step's first backward) and the input
+//   gradients the model's backward writes into scratch (swl_linear_input_gradient,
+//   swl_gelu_*_input_gradient, …), in place of clearing the buffer first.
 //   A gradient pointer that may be NULL says so; NULL skips that gradient.
 // - Results never depend on the thread count: threads split disjoint outputs and every sum is
 //   done in a fixed order. Results may differ in the last bits between ISA paths (FMA).
@@ -66,7 +66,8 @@ void swl_linear_backward(float *dx, float *dweight, float *dbias, const float *d
 /// weight gradients this way instead of zeroing all the gradients first.
 void swl_linear_weight_gradient(float *dweight, const float *dout, const float *x, int N, int C, int OC);
 /// dx (N,C) = dout·W, written over whatever it held: the bits of swl_linear_backward adding into a
-/// zeroed dx, without the pass that zeroes it or the product reading it.
+/// zeroed dx. On the tile path (AVX2, AVX-512) the first K block's micro-kernels set C; the other
+/// paths zero each block of C just before they add into it.
 void swl_linear_input_gradient(float *dx, const float *dout, const float *weight, int N, int C, int OC);
 /// Whether the packed GEMM may read a row-major weight where it lies instead of packing it (the
 /// AVX-512 path's shared-B products with few rows a thread, such as the LM head's dout·W on one

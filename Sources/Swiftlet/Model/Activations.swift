@@ -2,15 +2,21 @@ import SwiftletKernels
 
 /// Owns a set of fp32 (and int32) buffers, zero-filled, freed together.
 final class BufferPool {
-    private var floats: [UnsafeMutablePointer<Float>] = []
+    private var floats: [UnsafeMutableBufferPointer<Float>] = []
     private var ints: [UnsafeMutablePointer<Int32>] = []
 
     /// A zeroed buffer of `count` floats (at least one, so every pointer is valid).
     func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-        buffer.initialize(repeating: 0, count: max(1, count))
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, count))
+        buffer.initialize(repeating: 0)
         floats.append(buffer)
-        return buffer
+        return buffer.baseAddress!
+    }
+
+    /// Sets every float of every buffer to `value` (for tests: NaN shows a float read before it
+    /// is written).
+    func fillFloats(with value: Float) {
+        for buffer in floats { buffer.update(repeating: value) }
     }
 
     func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> {
@@ -163,11 +169,14 @@ final class ActivationGradients {
     }
 
     func fits(batch: Int, time: Int) -> Bool { batch <= batchCapacity && time <= timeCapacity }
+
+    /// Sets every scratch float to `value` (for tests).
+    func fill(with value: Float) { pool.fillFloats(with: value) }
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
-    /// Sets `count` floats to 0 (backward kernels accumulate, so scratch is cleared before use),
-    /// on every thread for large counts.
+    /// Sets `count` floats to 0 (for scratch that a backward kernel adds into; kernels named
+    /// `*_gradient` write theirs and need none), on every thread for large counts.
     func clear(_ count: Int) {
         precondition(count >= 0, "clear: negative count \(count)")
         swl_zero(self, count)

@@ -368,6 +368,12 @@ public final class GPT {
         }
     }
 
+    /// For tests: sets every float of the backward's scratch for (batch, time) to `value`. With
+    /// NaN, a scratch float the backward read before writing it would show in the gradients.
+    func fillBackwardScratch(with value: Float, batch: Int, time: Int) {
+        activationGradients(batch: batch, time: time).fill(with: value)
+    }
+
     private func activationGradients(batch: Int, time: Int) -> ActivationGradients {
         if let activationGradients, activationGradients.fits(batch: batch, time: time) { return activationGradients }
         activationGradients = nil

@@ -350,17 +350,24 @@ private func withWeightReadInPlace<T>(_ body: () throws -> T) rethrows -> T {
 
     /// Overwriting dx (the model's backward writing into scratch) gives the bits of adding into
     /// zeros, over a buffer of NaN, on every path and on 1 and 2 threads: the skinny product (1
-    /// and 2 rows); partial micro-tiles over one K block; three K blocks, the last partial; whole
-    /// micro-tiles over four K blocks; both operands too big to pack whole (the shared-B path, and
-    /// on 2 threads the column strips, 300 rows × 3,000 columns); an empty sum (OC = 0) writes
-    /// zeros.
+    /// and 2 rows); on the tile path partial micro-tiles over one K block, three K blocks (the
+    /// last partial), whole micro-tiles over four K blocks, and B packed whole (4,200 rows); an
+    /// empty sum (OC = 0) writes zeros. Both operands too big to pack whole: 61 rows take the
+    /// shared-B path; 500 rows × 776 columns the column strips on 2 threads (shared B on 1); 256
+    /// rows of 17,000 outputs, with the weight read in place where the policy allows (the AVX-512
+    /// shared-B path on 1 thread), as the LM head's dx does. dout, row-major, is read in place
+    /// (`kernel_rows_of_a`) on those paths.
     @Test(arguments: [
-        (N: 1, C: 50, OC: 70), (N: 2, C: 33, OC: 300), (N: 37, C: 100, OC: 130), (N: 37, C: 520, OC: 700),
-        (N: 256, C: 96, OC: 1_000), (N: 9, C: 20, OC: 0), (N: 4_200, C: 1_100, OC: 1_000),
-        (N: 300, C: 3_000, OC: 600),
+        (N: 1, C: 50, OC: 70, inPlace: false), (N: 2, C: 33, OC: 300, inPlace: false),
+        (N: 37, C: 100, OC: 130, inPlace: false), (N: 37, C: 520, OC: 700, inPlace: false),
+        (N: 256, C: 96, OC: 1_000, inPlace: false), (N: 9, C: 20, OC: 0, inPlace: false),
+        (N: 4_200, C: 1_100, OC: 1_000, inPlace: false), (N: 61, C: 72, OC: 66_000, inPlace: false),
+        (N: 500, C: 776, OC: 9_000, inPlace: false), (N: 256, C: 776, OC: 17_000, inPlace: true),
     ])
-    func overwrittenInputGradientGivesTheBitsOfAddingIntoZeros(shape: (N: Int, C: Int, OC: Int)) throws {
+    func overwrittenInputGradientGivesTheBitsOfAddingIntoZeros(shape: (N: Int, C: Int, OC: Int, inPlace: Bool)) throws {
         let p = LinearProblem(N: shape.N, C: shape.C, OC: shape.OC, seed: 74)
+        if shape.inPlace { swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_ALLOWED) }
+        defer { swl_gemm_set_b_in_place(SWL_GEMM_B_IN_PLACE_AUTO) }
         try expectThreadIndependent("linear \(p.label) dx overwritten") {
             let written = p.inputGradientOverwritten(), added = p.inputGradient(.fast)
             let finite = written.allSatisfy { $0.isFinite }

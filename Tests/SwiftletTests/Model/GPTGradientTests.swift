@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Swiftlet
+@testable import Swiftlet
 
 /// Finite-difference checks of the whole model's backward pass for every architecture variant,
 /// and agreement between the naive and flash attention kernels.
@@ -65,6 +65,32 @@ import Swiftlet
             model.gradients.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
             let overwritten = try twoPasses(firstWrite: .overwrite)
             expectBitwiseEqual(overwritten, zeroedFirst, "\(label) \(size): overwriting vs zeroing first")
+        }
+    }
+
+    /// The backward writes the scratch it no longer clears before it reads it: a pass over scratch
+    /// full of NaN gives the bits of a pass over fresh (zeroed) scratch, in every variant, on the
+    /// tiny config and on one 48 wide.
+    @Test(arguments: variants.indices)
+    func backwardWritesItsScratchBeforeReadingIt(variant: Int) throws {
+        let (label, change) = Self.variants[variant]
+        let wide: @Sendable (inout GPTConfig) -> Void = { change(&$0); $0.embeddingSize = 48; $0.mlpHiddenSize = $0.hasMLP ? 96 : 0 }
+        let batch = randomBatch(vocabulary: 11, batch: 2, time: 7, ignoring: [3, 9])
+        for (size, config) in [("tiny", try tinyConfig(change)), ("wide", try tinyConfig(wide))] {
+            func gradients(scratch: Float?) throws -> [Float] {
+                let model = try GPT(config: config, seed: 5)
+                randomizeParameters(model)
+                _ = try model.forward(tokens: batch.inputs, targets: batch.targets, batchSize: batch.batchSize,
+                                      sequenceLength: batch.sequenceLength, mode: .training)
+                if let scratch { model.fillBackwardScratch(with: scratch, batch: batch.batchSize, time: batch.sequenceLength) }
+                model.zeroGradients()
+                try model.backward()
+                return model.gradients.withUnsafeMutableBufferPointer { Array($0) }
+            }
+            let fresh = try gradients(scratch: nil)
+            let finite = fresh.allSatisfy { $0.isFinite }
+            #expect(finite, "\(label) \(size): gradients not finite")
+            expectBitwiseEqual(try gradients(scratch: .nan), fresh, "\(label) \(size): scratch of NaN vs fresh scratch")
         }
     }
 
