@@ -5,16 +5,18 @@ import Testing
 /// `swiftlet attention`, `swiftlet plot pe`, `swiftlet plot loss` and `swiftlet generation-speed`
 /// through the binary: the files they write are valid PNGs, and bad input gives one clear line.
 @Suite(.serialized) struct PictureCommandTests {
-    /// A 2-layer, 2-head model trained for two steps (block_size 16).
-    func trainedRun(_ name: String) throws -> URL {
-        let out = try CommandLineTool.temporaryDirectory(name)
+    /// A 2-layer, 2-head model trained for two steps (block_size 16), in a directory removed when
+    /// the returned value goes away.
+    func trainedRun() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        let out = directory.url
         let result = try CommandLineTool.run([
             "train", "--data", "counting", "--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
             "--batch-size", "2", "--eval-iters", "1", "--eval-interval", "2", "--warmup", "1", "--decay-steps", "8",
             "--steps", "2", "--out", out.path,
         ])
         #expect(result.status == 0, "\(result.error)")
-        return out
+        return directory
     }
 
     func expectPNG(_ file: URL, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -24,7 +26,9 @@ import Testing
     }
 
     @Test func attentionWritesOnePicturePerLayer() throws {
-        let run = try trainedRun("attention")
+        let directory = try trainedRun()
+        defer { withExtendedLifetime(directory) {} }  // keep the folder until the test ends
+        let run = directory.url
         let pictures = run.appendingPathComponent("pictures")
         let all = try CommandLineTool.run(["attention", "--checkpoint", run.path, "--prompt", "Number 12", "--out", pictures.path])
         #expect(all.status == 0, "\(all.error)")
@@ -43,7 +47,9 @@ import Testing
     }
 
     @Test func plotsPositionalEncodingsAndLossCurves() throws {
-        let run = try trainedRun("plots")
+        let directory = try trainedRun()
+        defer { withExtendedLifetime(directory) {} }  // keep the folder until the test ends
+        let run = directory.url
         let sinusoidal = run.appendingPathComponent("pe-sin.png")
         let first = try CommandLineTool.run(["plot", "pe", "--kind", "sinusoidal", "--positions", "64", "--dimensions", "32",
                                              "--out", sinusoidal.path])
@@ -60,7 +66,9 @@ import Testing
     }
 
     @Test func badInputGivesClearErrors() throws {
-        let run = try trainedRun("bad-pictures")
+        let directory = try trainedRun()
+        defer { withExtendedLifetime(directory) {} }  // keep the folder until the test ends
+        let run = directory.url
         let long = String(repeating: "1", count: 40)
         let cases: [([String], String)] = [
             (["attention", "--checkpoint", run.path, "--prompt", "1", "--layer", "2"], "--layer 2 is out of range"),

@@ -35,12 +35,4 @@ struct CommandLineTool {
                       output: String(decoding: outputData, as: UTF8.self),
                       error: String(decoding: errorData, as: UTF8.self))
     }
-
-    /// A fresh directory under the system temporary directory that outlives the test (for runs
-    /// a test hands between helpers); `TemporaryDirectory` removes itself instead.
-    static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-e2e-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 }
