@@ -47,6 +47,8 @@ struct SampleCommand: ParsableCommand {
         let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
         var stopTokens = Set<Int32>()
         if let endOfText = tokenizer.specialTokens[GPT2Tokenizer.endOfText] { stopTokens.insert(Int32(endOfText)) }
+        // Encoded once up front too, so that a prompt the tokenizer rejects fails before any output.
+        _ = try tokenizer.encode(promptText, allowedSpecial: specials)
         let generator = Generator(model: model, tokenizer: tokenizer)
         for index in 0..<numSamples {
             let sampling = SamplingParameters(

@@ -84,6 +84,10 @@ import Testing
         let greedy = try CommandLineTool.run(arguments + ["--temperature", "0", "--num-samples", "2"])
         #expect(greedy.status == 0)
         #expect(greedy.output.contains("--- sample 2 ---"))
+        // A character the tokenizer does not know: a clear error, and nothing printed before it.
+        let unknown = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--prompt", "Number €"])
+        #expect(unknown.status != 0 && unknown.error.contains("not in the vocabulary"), "\(unknown.error)")
+        #expect(unknown.output.isEmpty, "printed before the error: \(unknown.output)")
     }
 
     @Test func evalPrintsTheLossAsJSON() throws {
