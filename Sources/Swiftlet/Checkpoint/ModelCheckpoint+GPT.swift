@@ -26,13 +26,11 @@ extension ModelCheckpoint {
     }
 
     /// Loads the model (and tokenizer) saved at `url`, bit-identical to the saved one. `url` may
-    /// also be a Hugging Face GPT-2 directory (see `HuggingFaceGPT2`), which is imported.
+    /// also be a directory (see `location(of:)`): a Swiftlet run's, whose best checkpoint is
+    /// loaded, or a Hugging Face GPT-2 one (see `HuggingFaceGPT2`), which is imported.
     public static func load(_ url: URL) throws -> (model: GPT, tokenizer: AnyTokenizer?) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CheckpointError(path: url.path, reason: "no such file or directory")
-        }
-        if isDirectory.boolValue {
+        let url = try location(of: url)
+        if url.hasDirectoryPath {
             let checkpoint = try HuggingFaceGPT2.load(directory: url)
             return (try checkpoint.makeModel(source: url.path), try checkpoint.tokenizer(source: url.path))
         }
@@ -40,6 +38,27 @@ extension ModelCheckpoint {
         // `ModelCheckpoint(contentsOf:).makeModel()`, without holding the file or the tensors.
         let loader = try CheckpointLoader(contentsOf: url)
         return (try loader.makeModel(), try loader.tokenizer())
+    }
+
+    /// What a path given as a checkpoint names: a file, as it is; a directory with
+    /// `model.safetensors` (Hugging Face GPT-2), as itself, marked as a directory; a Swiftlet
+    /// run's directory, as its `best.safetensors`, else its `last.safetensors`.
+    public static func location(of url: URL) throws -> URL {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CheckpointError(path: url.path, reason: "no such file or directory")
+        }
+        guard isDirectory.boolValue else { return url }
+        let directory = URL(fileURLWithPath: url.path, isDirectory: true)
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) {
+            return directory
+        }
+        let run = CheckpointDirectory(directory)
+        for file in [run.best, run.last] where FileManager.default.fileExists(atPath: file.path) { return file }
+        throw CheckpointError(
+            path: url.path,
+            reason: "is a directory with no checkpoint: neither a Swiftlet run's best.safetensors or "
+                + "last.safetensors nor a Hugging Face GPT-2 model.safetensors with its config.json")
     }
 
     /// The model config in the file.

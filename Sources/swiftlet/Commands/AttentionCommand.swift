@@ -15,7 +15,7 @@ struct AttentionCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Checkpoint file or run directory.") var checkpoint: String
+    @Option(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory.") var checkpoint: String
     @Option(help: "Prompt text, or @FILE to read it from a file.") var prompt: String
     @Option(help: "Only this layer (default: every layer).") var layer: Int?
     @Option(help: "Only this head (default: every head).") var head: Int?

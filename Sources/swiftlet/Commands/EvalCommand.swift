@@ -8,8 +8,9 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Mean cross-entropy loss of a checkpoint on a data file or one exact batch; prints JSON.",
         discussion: """
-            --checkpoint is a Swiftlet checkpoint (model or training) or a Hugging Face GPT-2 directory
-            (config.json + model.safetensors).
+            --checkpoint is a Swiftlet checkpoint (model or training), a run directory (its
+            best.safetensors, else last.safetensors) or a Hugging Face GPT-2 directory (config.json +
+            model.safetensors).
 
             --data FILE: a Swiftlet token file, or UTF-8 text tokenized with the checkpoint's tokenizer
             (GPT-2's for a Hugging Face directory). Every token after the first is predicted exactly once,
@@ -24,7 +25,7 @@ struct EvalCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Checkpoint file or Hugging Face GPT-2 directory.")
+    @Option(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory.")
     var checkpoint: String
 
     @Option(help: "Text or token file to evaluate on.")
@@ -58,7 +59,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        let (model, tokenizer) = try ModelCheckpoint.load(URL(fileURLWithPath: checkpoint))
+        let (model, tokenizer) = try ModelCheckpoint.load(CheckpointLocation.resolve(checkpoint))
         if let batch {
             let result = try Evaluation.loss(of: model, onBatchFile: URL(fileURLWithPath: batch),
                                              writingLogitsTo: dumpLogits.map { URL(fileURLWithPath: $0) })

@@ -8,25 +8,23 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint's config, parameter count, tensors and checksum.",
         discussion: """
-            PATH is a Swiftlet checkpoint, any other safetensors file (tensors only), or a Hugging Face
-            GPT-2 directory (shown as it would be imported). Exits with status 1 when a Swiftlet
+            PATH is a Swiftlet checkpoint, a run directory (its best.safetensors, else
+            last.safetensors), any other safetensors file (tensors only), or a Hugging Face GPT-2
+            directory (shown as it would be imported). Exits with status 1 when a Swiftlet
             checkpoint's checksum does not match its contents.
             """
     )
 
-    @Argument(help: "Checkpoint file or Hugging Face GPT-2 directory.")
+    @Argument(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory.")
     var path: String
 
     @Flag(help: "Do not list the tensors.")
     var summary = false
 
     func run() throws {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CheckpointError(path: path, reason: "no such file or directory")
-        }
-        if isDirectory.boolValue {
+        let url = try ModelCheckpoint.location(of: URL(fileURLWithPath: path))
+        let path = url.path
+        if url.hasDirectoryPath {
             let checkpoint = try HuggingFaceGPT2.load(directory: url)
             print("file:       \(path) (Hugging Face GPT-2, shown as imported)")
             printConfig(checkpoint.configJSON)

@@ -26,7 +26,7 @@ struct PositionalEncodingCommand: ParsableCommand {
     enum Kind: String, ExpressibleByArgument, CaseIterable { case sinusoidal, learned }
 
     @Option(help: "sinusoidal or learned.") var kind: Kind
-    @Option(help: "Checkpoint file or run directory (learned).") var checkpoint: String?
+    @Option(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory (learned).") var checkpoint: String?
     @Option(help: "Positions (rows) to draw. Default: 128 (sinusoidal), block_size (learned).") var positions: Int?
     @Option(help: "Embedding dimensions of the sinusoidal table.") var dimensions: Int = 128
     @Option(help: "Base of the sinusoidal frequencies.") var base: Float = 10_000

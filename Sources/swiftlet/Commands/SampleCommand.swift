@@ -14,7 +14,7 @@ struct SampleCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Checkpoint file or run directory.") var checkpoint: String
+    @Option(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory.") var checkpoint: String
     @Option(help: "Prompt text, or @FILE to read it from a file.") var prompt: String = "\n"
     @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
     @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.8
@@ -68,21 +68,12 @@ struct SampleCommand: ParsableCommand {
     }
 }
 
-/// Finds the checkpoint file a user means.
+/// Finds the checkpoint a user means (`ModelCheckpoint.location(of:)`): a file; a run directory's
+/// best.safetensors, else its last.safetensors; or a Hugging Face GPT-2 directory.
 enum CheckpointLocation {
-    /// A file as given; a directory's best.safetensors, else its last.safetensors.
     static func resolve(_ path: String) throws -> URL {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ValidationError("no checkpoint at \(path)")
-        }
-        let url = URL(fileURLWithPath: path)
-        guard isDirectory.boolValue else { return url }
-        for name in ["best.safetensors", "last.safetensors"] {
-            let candidate = url.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        }
-        throw ValidationError("\(path) is a directory without best.safetensors or last.safetensors")
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no checkpoint at \(path)") }
+        return try ModelCheckpoint.location(of: URL(fileURLWithPath: path))
     }
 }
 

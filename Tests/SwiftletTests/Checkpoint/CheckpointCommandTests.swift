@@ -80,6 +80,38 @@ import Testing
         #expect(evalDamaged.error.contains("damaged.safetensors") && evalDamaged.error.contains("checksum mismatch"))
     }
 
+    /// A run directory names its best checkpoint, else its last, in the library and in every
+    /// command; a directory with neither (nor Hugging Face weights) is refused with a clear error.
+    @Test func runDirectoriesNameTheirBestCheckpoint() throws {
+        let directory = try TemporaryDirectory()
+        let (model, saved, text) = try Self.savedModel(in: directory)
+        let run = directory.url.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        let last = run.appendingPathComponent("last.safetensors"), best = run.appendingPathComponent("best.safetensors")
+        try FileManager.default.copyItem(at: saved, to: last)
+        #expect(try ModelCheckpoint.location(of: run).standardizedFileURL == last.standardizedFileURL)
+        try FileManager.default.copyItem(at: saved, to: best)
+        #expect(try ModelCheckpoint.location(of: run).standardizedFileURL == best.standardizedFileURL)
+        #expect(try ModelCheckpoint.location(of: saved) == saved)
+
+        try Data(text.utf8).write(to: directory.file("data.txt"))
+        let eval = try CommandLineTool.run(["eval", "--checkpoint", run.path, "--data", directory.file("data.txt").path])
+        #expect(eval.status == 0, "\(eval.error)")
+        let tokenizer = try #require(try ModelCheckpoint(contentsOf: saved).tokenizer())
+        let expected = try Evaluation.meanLoss(of: model, on: TokenDataset.tokenize(text: text, tokenizer: tokenizer))
+        #expect(try Self.loss(eval.output) == expected.loss)
+        let inspect = try CommandLineTool.run(["inspect", run.path, "--summary"])
+        #expect(inspect.status == 0 && inspect.output.contains("best.safetensors"), "\(inspect.error)")
+
+        let empty = directory.url.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let refused = try #require(throws: CheckpointError.self) { try ModelCheckpoint.location(of: empty) }
+        #expect(refused.reason.contains("no checkpoint") && refused.reason.contains("best.safetensors"))
+        let evalEmpty = try CommandLineTool.run(["eval", "--checkpoint", empty.path, "--data", directory.file("data.txt").path])
+        #expect(evalEmpty.status != 0 && evalEmpty.error.contains("is a directory with no checkpoint"), "\(evalEmpty.error)")
+        #expect(throws: CheckpointError.self) { try ModelCheckpoint.location(of: directory.file("missing")) }
+    }
+
     @Test func huggingFaceDirectoriesCanBeInspectedAndEvaluated() throws {
         let directory = try TemporaryDirectory()
         _ = try HuggingFaceGPT2Tests.writeDirectory(directory.url)
@@ -91,6 +123,12 @@ import Testing
         #expect(eval.status == 0, "\(eval.error)")
         let model = try HuggingFaceGPT2.load(directory: directory.url).makeModel()
         #expect(try Self.loss(eval.output) == Evaluation.meanLoss(of: model, on: TokenDataset(contentsOf: directory.file("tokens.bin"))).loss)
+        // With GPT-2's vocabulary it brings GPT-2's tokenizer, and `sample` takes it as well.
+        let gpt2 = directory.url.appendingPathComponent("gpt2")
+        try FileManager.default.createDirectory(at: gpt2, withIntermediateDirectories: true)
+        _ = try HuggingFaceGPT2Tests.writeDirectory(gpt2, vocabularySize: 50_257)
+        let sample = try CommandLineTool.run(["sample", "--checkpoint", gpt2.path, "--prompt", "Hello", "--max-new-tokens", "3"])
+        #expect(sample.status == 0 && sample.output.hasPrefix("Hello"), "\(sample.error)")
         // Its weights file alone is not a Swiftlet checkpoint, and the error says what to give instead.
         let weightsOnly = try CommandLineTool.run(["eval", "--checkpoint", directory.file("model.safetensors").path, "--data", directory.file("tokens.bin").path])
         #expect(weightsOnly.status != 0 && weightsOnly.error.contains("give the directory"))

@@ -19,10 +19,13 @@ import Testing
     }
 
     /// Writes `config.json` and `model.safetensors`; returns the nanoGPT tensors they encode.
+    /// `vocabularySize` replaces the fixture's 11 (GPT-2's 50,257 brings its tokenizer).
     static func writeDirectory(
-        _ url: URL, prefix: String = "", maskBuffers: Bool = true, lmHead: Bool = false, config: [String: Any]? = nil
+        _ url: URL, prefix: String = "", maskBuffers: Bool = true, lmHead: Bool = false, config: [String: Any]? = nil,
+        vocabularySize: Int? = nil
     ) throws -> [String: Tensor] {
         let f = Fixture()
+        let vocabulary = vocabularySize ?? f.V
         var generator = RandomGenerator(seed: 3)
         func random(_ shape: [Int]) throws -> Tensor {
             try Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float(generator.nextNormal()) })
@@ -34,7 +37,7 @@ import Testing
             nano["transformer." + name] = tensor
             try writer.add(prefix + name, tensor: conv1D ? transpose(tensor) : tensor)
         }
-        try add("wte.weight", [f.V, f.C])
+        try add("wte.weight", [vocabulary, f.C])
         try add("wpe.weight", [f.T, f.C])
         for layer in 0..<f.L {
             let h = "h.\(layer)."
@@ -51,7 +54,7 @@ import Testing
         try writer.write(to: url.appendingPathComponent("model.safetensors"))
         let json: [String: Any] = config ?? [
             "model_type": "gpt2", "n_embd": f.C, "n_layer": f.L, "n_head": 2, "n_positions": f.T, "n_ctx": f.T,
-            "vocab_size": f.V, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "n_inner": NSNull(),
+            "vocab_size": vocabulary, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "n_inner": NSNull(),
         ]
         try JSONSerialization.data(withJSONObject: json).write(to: url.appendingPathComponent("config.json"))
         return nano
