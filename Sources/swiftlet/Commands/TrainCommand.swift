@@ -31,16 +31,18 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if let threads = runOptions.threads { Runtime.threads = threads }
         let output = URL(fileURLWithPath: runOptions.out)
-        var layers: [TrainingConfiguration.Layer] = []
-        if !runOptions.resume && runOptions.config == nil && model.preset == nil { layers.append(["preset": "tiny"]) }
-        if let config = runOptions.config {
-            layers.append(try TrainingConfiguration.layer(contentsOf: URL(fileURLWithPath: config)))
-        }
+        var file = try runOptions.config.map { try TrainingConfiguration.layer(contentsOf: URL(fileURLWithPath: $0)) } ?? [:]
         var flags = data.layer.merging(model.layer) { _, new in new }
             .merging(optimization.layer) { _, new in new }
             .merging(runOptions.layer) { _, new in new }
-        let vocabularySize = flags.removeValue(forKey: "vocab_size") as? Int
-        layers.append(flags)
+        // defaults ← preset ← config file ← flags: the preset (the flag's, else the file's, else
+        // tiny for a new run) goes first, whichever layer names it, so that both override it.
+        let (flagPreset, filePreset) = (flags.removeValue(forKey: "preset"), file.removeValue(forKey: "preset"))
+        let preset: Any? = flagPreset ?? filePreset ?? (runOptions.resume ? nil : "tiny")
+        // The tokenizer's target size is not a model setting: the model takes the tokenizer's size.
+        let (flagSize, fileSize) = (flags.removeValue(forKey: "vocab_size"), file.removeValue(forKey: "vocab_size"))
+        let vocabularySize = try Self.vocabularySize(flagSize ?? fileSize)
+        let layers: [TrainingConfiguration.Layer] = (preset.map { [["preset": $0]] } ?? []) + [file, flags]
 
         let trainingRun: TrainingRun
         if runOptions.resume {
@@ -51,6 +53,15 @@ struct TrainCommand: ParsableCommand {
             trainingRun = try TrainingRun(configuration: configuration, directory: output, vocabularySize: vocabularySize)
         }
         try train(trainingRun, output: output)
+    }
+
+    /// vocab_size from a flag or a config file: a whole number, at least 1.
+    private static func vocabularySize(_ value: Any?) throws -> Int? {
+        guard let value else { return nil }
+        guard !(value is Bool), let size = value as? Int, size >= 1 else {
+            throw ConfigError(field: "vocab_size", reason: "must be a whole number of at least 1, got \(value)")
+        }
+        return size
     }
 
     private func train(_ run: TrainingRun, output: URL) throws {

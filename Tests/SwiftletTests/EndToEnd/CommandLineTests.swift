@@ -70,6 +70,31 @@ import Testing
         #expect(try losses(initial) == losses(straight))
     }
 
+    /// defaults ← preset ← config file ← flags, whichever layer names the preset: a config file
+    /// alone starts from tiny; a --preset flag does not undo the file's settings; the flag's
+    /// preset beats the file's; vocab_size in a file sets the tokenizer's size.
+    @Test func settingsResolveInLayers() throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // keep the folder until the test ends
+        func resolved(_ config: String, _ flags: [String]) throws -> [String: Any] {
+            let file = directory.file("config-\(UUID().uuidString).json"), out = directory.file("run-\(UUID().uuidString)")
+            try Data(config.utf8).write(to: file)
+            let result = try CommandLineTool.run(["train", "--data", "counting", "--steps", "0", "--config", file.path,
+                                                  "--out", out.path] + flags)
+            #expect(result.status == 0, "\(result.error)")
+            let data = try Data(contentsOf: out.appendingPathComponent("config.json"))
+            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        }
+        let empty = try resolved("{}", [])
+        #expect(empty["n_layer"] as? Int == 4 && empty["n_embd"] as? Int == 128, "an empty file starts from tiny")
+        let overPreset = try resolved(#"{"n_layer": 2, "batch_size": 4}"#, ["--preset", "tiny"])
+        #expect(overPreset["n_layer"] as? Int == 2 && overPreset["batch_size"] as? Int == 4)
+        let flagPreset = try resolved(#"{"preset": "shakespeare-char", "lr": 0.002}"#, ["--preset", "tiny", "--n-head", "2"])
+        #expect(flagPreset["n_layer"] as? Int == 4 && flagPreset["lr"] as? Double == 0.002 && flagPreset["n_head"] as? Int == 2)
+        let vocabulary = try resolved(#"{"tokenizer": "bpe", "vocab_size": 270}"#, [])
+        #expect(vocabulary["vocab_size"] as? Int == 270)
+    }
+
     @Test func sampleIsStreamedAndReproducible() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
