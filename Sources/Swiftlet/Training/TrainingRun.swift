@@ -39,6 +39,7 @@ public final class TrainingRun {
 
     private var trainSampler: BatchSampler
     private let metricsURL: URL
+    private let startsNewRun: Bool
 
     public var model: GPT { trainer.model }
     public var step: Int { trainer.optimizer.step }
@@ -60,7 +61,7 @@ public final class TrainingRun {
         try self.init(
             configuration: configuration, directory: CheckpointDirectory(directory), data: data, trainer: trainer,
             trainSampler: BatchSampler.State(generator: RandomGenerator(seed: seed &+ 1)),
-            bestValidationLoss: nil, resetLog: true)
+            bestValidationLoss: nil, startsNewRun: true)
         try writeConfiguration()
     }
 
@@ -103,14 +104,14 @@ public final class TrainingRun {
         let run = try TrainingRun(
             configuration: configuration, directory: checkpointDirectory, data: data, trainer: trainer,
             trainSampler: state.trainSampler, bestValidationLoss: state.bestValidationLoss,
-            resetLog: false)
+            startsNewRun: false)
         try run.writeConfiguration()
         return run
     }
 
     private init(
         configuration: TrainingConfiguration, directory: CheckpointDirectory, data: TrainingData, trainer: Trainer,
-        trainSampler: BatchSampler.State, bestValidationLoss: Float?, resetLog: Bool
+        trainSampler: BatchSampler.State, bestValidationLoss: Float?, startsNewRun: Bool
     ) throws {
         let (batch, block) = (configuration.batchSize, configuration.model.blockSize)
         self.configuration = configuration
@@ -124,7 +125,15 @@ public final class TrainingRun {
         _ = try BatchSampler(data: data.validation, batchSize: batch, blockSize: block, seed: 0)
         self.metricsURL = directory.url.appendingPathComponent("metrics.jsonl")
         try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
-        if resetLog { try? FileManager.default.removeItem(at: metricsURL) }
+        self.startsNewRun = startsNewRun
+        // A new run replaces a run the directory held: its log, best checkpoint and curve would
+        // otherwise pass for this run's until its first evaluation (last.safetensors is written
+        // over at the first save).
+        if startsNewRun {
+            for stale in [metricsURL, directory.best, directory.url.appendingPathComponent("loss.png")] {
+                try? FileManager.default.removeItem(at: stale)
+            }
+        }
     }
 
     /// Trains until `configuration.steps`, evaluating and checkpointing every `eval_interval`
@@ -157,7 +166,7 @@ public final class TrainingRun {
         if lastEvaluatedStep != step && step > initialStep { try evaluate(log: log, onEvent: onEvent) }
         // A run with nothing to train (`--steps 0`) still leaves its initial state to sample from,
         // resume or compare with another implementation.
-        if step == initialStep && !FileManager.default.fileExists(atPath: directory.last.path) {
+        if step == initialStep && (startsNewRun || !FileManager.default.fileExists(atPath: directory.last.path)) {
             try saveCheckpoint(onEvent)
         }
         return .completed(step: step)

@@ -50,6 +50,9 @@ struct TrainCommand: ParsableCommand {
             trainingRun = try TrainingRun.resume(directory: output, overrides: overrides)
         } else {
             let configuration = try TrainingConfiguration.resolve(layers: layers)
+            if FileManager.default.fileExists(atPath: CheckpointDirectory(output).last.path) {
+                print("note: \(output.path) holds a run; this new run replaces it (--resume continues one)")
+            }
             trainingRun = try TrainingRun(configuration: configuration, directory: output, vocabularySize: vocabularySize)
         }
         try train(trainingRun, output: output)

@@ -95,6 +95,25 @@ import Testing
         #expect(vocabulary["vocab_size"] as? Int == 270)
     }
 
+    /// A new run in a directory that holds one replaces it: `--steps 0` writes its own initial
+    /// state over the old last.safetensors, and the old best checkpoint and curve are gone until
+    /// the new run evaluates.
+    @Test func aNewRunReplacesTheDirectorysOldRun() throws {
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "2", "--eval-interval", "2", "--out", out.path]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("best.safetensors").path))
+        let again = try CommandLineTool.run(["train"] + tinyModel + ["--steps", "0", "--n-embd", "8", "--out", out.path])
+        #expect(again.status == 0, "\(again.error)")
+        #expect(again.output.contains("holds a run; this new run replaces it"))
+        let (model, _) = try ModelCheckpoint.load(out.appendingPathComponent("last.safetensors"))
+        #expect(model.config.embeddingSize == 8, "last.safetensors is still the old run's")
+        for stale in ["best.safetensors", "loss.png"] {
+            #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent(stale).path), "the old \(stale) is left")
+        }
+    }
+
     @Test func sampleIsStreamedAndReproducible() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
