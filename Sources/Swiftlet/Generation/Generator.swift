@@ -201,8 +201,9 @@ struct TextPieces {
     /// Whether a stop string appeared.
     private(set) var stopped = false
 
+    /// The tokens follow a prompt (never empty), so a word tokenizer's first one gets its space.
     init(tokenizer: AnyTokenizer, stopStrings: [String]) {
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, followsText: true)
         self.stopStrings = stopStrings
         holdBack = max((stopStrings.map(\.count).max() ?? 0) - 1, 0)
     }

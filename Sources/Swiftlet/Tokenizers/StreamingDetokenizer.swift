@@ -13,10 +13,16 @@
 public struct StreamingDetokenizer: Sendable {
     public let tokenizer: any Tokenizer
     private var pending: [UInt8] = []
-    private var isFirstToken = true
+    private let followsText: Bool
+    private var isFirstToken: Bool
 
-    public init(tokenizer: any Tokenizer) {
+    /// - Parameter followsText: the ids continue text that already has tokens (a prompt), so the
+    ///   first one gets the tokenizer's separator in front too (a word tokenizer's space), as
+    ///   decoding the prompt and the ids together would give.
+    public init(tokenizer: any Tokenizer, followsText: Bool = false) {
         self.tokenizer = tokenizer
+        self.followsText = followsText
+        isFirstToken = !followsText
     }
 
     /// Adds one token; returns the text it completes (possibly empty).
@@ -37,7 +43,7 @@ public struct StreamingDetokenizer: Sendable {
     public mutating func finish() -> String {
         let text = String(decoding: pending, as: UTF8.self)
         pending = []
-        isFirstToken = true
+        isFirstToken = !followsText
         return text
     }
 

@@ -55,6 +55,21 @@ struct SecondBestSampler: TokenSampler {
         #expect(try generator.generateTokens(prompt: prompt, options: options).tokens == recomputed.tokens)
     }
 
+    /// With a word tokenizer the text after the prompt starts with its space: prompt + text is
+    /// the decoding of the prompt's and the new tokens together.
+    @Test func wordTextContinuesThePromptWithASpace() throws {
+        let corpus = (0..<40).map { "w\($0 % 30)" }.joined(separator: " ")
+        let words = try WordTokenizer(corpus: corpus, maximumVocabularySize: 37)
+        let model = try decodeModel({ $0.vocabularySize = words.vocabularySize })
+        let generator = Generator(model: model, tokenizer: .word(words))
+        let options = GenerationOptions(maxNewTokens: 5, sampling: .greedy)
+        let prompt = "w1 w2"
+        let (text, _) = try generator.generate(prompt: prompt, options: options)
+        let tokens = try generator.generateTokens(prompt: words.encode(prompt).map { Int32($0) }, options: options).tokens
+        #expect(text.hasPrefix(" "), "\(text)")
+        #expect(prompt + text == (try words.decode(words.encode(prompt) + tokens.map { Int($0) })))
+    }
+
     @Test func aCustomSamplerPlugsIn() throws {
         let model = try decodeModel({ _ in })
         let tokenizer = try AnyTokenizer.character(CharacterTokenizer(characters: decodeAlphabet))

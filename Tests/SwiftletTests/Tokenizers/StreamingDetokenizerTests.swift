@@ -52,6 +52,19 @@ import Testing
         #expect(text == "to be or")
     }
 
+    /// After a prompt the first word gets its space too: the prompt's text and the pieces, joined,
+    /// are the decoding of all the ids together.
+    @Test func wordsThatFollowAPromptStartWithTheSeparator() throws {
+        let words = try WordTokenizer(corpus: "to be or not", maximumVocabularySize: 20)
+        let prompt = try words.encode("to be"), generated = try words.encode("or not")
+        var detokenizer = StreamingDetokenizer(tokenizer: words, followsText: true)
+        var text = ""
+        for id in generated { text += try detokenizer.append(id) }
+        text += detokenizer.finish()
+        #expect(text == " or not")
+        #expect(try words.decode(prompt) + text == words.decode(prompt + generated))
+    }
+
     @Test func badIdIsAnError() throws {
         var detokenizer = StreamingDetokenizer(tokenizer: try CharacterTokenizer(corpus: "ab"))
         #expect(throws: TokenizerError.idOutOfRange(7, vocabularySize: 2)) { try detokenizer.append(7) }
