@@ -15,7 +15,8 @@ struct SampleCommand: ParsableCommand {
     )
 
     @Option(help: "Checkpoint file, run directory or Hugging Face GPT-2 directory.") var checkpoint: String
-    @Option(help: "Prompt text, or @FILE to read it from a file.") var prompt: String = "\n"
+    @Option(help: "Prompt text, or @FILE to read it from a file (default: a newline, or where the tokenizer has none, the first token's text).")
+    var prompt: String?
     @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
     @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.8
     @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.") var topK: Int?
@@ -43,18 +44,19 @@ struct SampleCommand: ParsableCommand {
         guard let tokenizer = savedTokenizer else {
             throw ValidationError("\(url.path) has no tokenizer; it cannot turn text into ids")
         }
-        let promptText = try PromptText.read(prompt)
+        let promptText = try prompt.map(PromptText.read) ?? Self.defaultPrompt(for: tokenizer)
         let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
         var stopTokens = Set<Int32>()
         if let endOfText = tokenizer.specialTokens[GPT2Tokenizer.endOfText] { stopTokens.insert(Int32(endOfText)) }
-        // Encoded once up front too, so that a prompt the tokenizer rejects fails before any output.
-        _ = try tokenizer.encode(promptText, allowedSpecial: specials)
+        // Checked up front, so that a bad prompt or setting fails before any output.
+        try sampling(index: 0).validate()
+        guard !(try tokenizer.encode(promptText, allowedSpecial: specials)).isEmpty else {
+            throw GenerationError.invalidPrompt(
+                "the prompt \(promptText.debugDescription) encodes to no tokens (a \(tokenizer.kind.rawValue) tokenizer); give text it keeps")
+        }
         let generator = Generator(model: model, tokenizer: tokenizer)
         for index in 0..<numSamples {
-            let sampling = SamplingParameters(
-                temperature: temperature, topK: topK, topP: topP, minP: minP,
-                repetitionPenalty: repetitionPenalty, repetitionWindow: repetitionWindow,
-                seed: seed &+ UInt64(index))
+            let sampling = sampling(index: index)
             let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
                                             stopTokens: stopTokens, stopStrings: stopStrings, useCache: !noCache)
             if numSamples > 1 { print("--- sample \(index + 1) ---") }
@@ -65,6 +67,25 @@ struct SampleCommand: ParsableCommand {
             }
             print("")
         }
+    }
+}
+
+extension SampleCommand {
+    /// The sampling settings of sample `index` (each sample has its own seed).
+    func sampling(index: Int) -> SamplingParameters {
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                           repetitionPenalty: repetitionPenalty, repetitionWindow: repetitionWindow,
+                           seed: seed &+ UInt64(index))
+    }
+
+    /// nanoGPT's default start, a newline, where the tokenizer keeps one; else the text of its
+    /// first token that is not a special one (a word tokenizer drops whitespace, and a character
+    /// model trained without newlines has none).
+    static func defaultPrompt(for tokenizer: AnyTokenizer) -> String {
+        if let ids = try? tokenizer.encode("\n"), !ids.isEmpty { return "\n" }
+        let specials = Set(tokenizer.specialTokens.values)
+        let first = (0..<tokenizer.vocabularySize).first { !specials.contains($0) } ?? 0
+        return (try? tokenizer.decode([first])) ?? "\n"
     }
 }
 

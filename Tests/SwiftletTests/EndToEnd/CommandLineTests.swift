@@ -128,10 +128,33 @@ import Testing
         let greedy = try CommandLineTool.run(arguments + ["--temperature", "0", "--num-samples", "2"])
         #expect(greedy.status == 0)
         #expect(greedy.output.contains("--- sample 2 ---"))
-        // A character the tokenizer does not know: a clear error, and nothing printed before it.
+        // A character the tokenizer does not know, or a bad setting: a clear error, and nothing
+        // printed before it.
         let unknown = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--prompt", "Number €"])
         #expect(unknown.status != 0 && unknown.error.contains("not in the vocabulary"), "\(unknown.error)")
         #expect(unknown.output.isEmpty, "printed before the error: \(unknown.output)")
+        let badSetting = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--prompt", "Number", "--top-k", "0"])
+        #expect(badSetting.status != 0 && badSetting.error.contains("top-k"), "\(badSetting.error)")
+        #expect(badSetting.output.isEmpty, "printed before the error: \(badSetting.output)")
+        // The counting data has no newline, nanoGPT's default start: the default prompt is then
+        // the first token's text.
+        let noPrompt = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--max-new-tokens", "5"])
+        #expect(noPrompt.status == 0, "\(noPrompt.error)")
+    }
+
+    /// A word model samples from the default prompt (a word tokenizer drops a newline), and the
+    /// first new word is set apart from the prompt by a space.
+    @Test func wordModelsSampleFromTheirDefaultPromptAndKeepTheSpace() throws {
+        let outDirectory = try TemporaryDirectory()
+        defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends
+        let out = outDirectory.url
+        let train = try CommandLineTool.run(["train"] + tinyModel + ["--tokenizer", "word", "--steps", "2", "--out", out.path])
+        #expect(train.status == 0, "\(train.error)")
+        let noPrompt = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--max-new-tokens", "5"])
+        #expect(noPrompt.status == 0 && !noPrompt.output.isEmpty, "\(noPrompt.error)")
+        let greedy = try CommandLineTool.run(["sample", "--checkpoint", out.path, "--prompt", "Number", "--max-new-tokens", "3",
+                                              "--temperature", "0"])
+        #expect(greedy.status == 0 && greedy.output.hasPrefix("Number "), "\(greedy.output) \(greedy.error)")
     }
 
     @Test func evalPrintsTheLossAsJSON() throws {
