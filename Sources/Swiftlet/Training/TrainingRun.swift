@@ -48,6 +48,10 @@ public final class TrainingRun {
     public convenience init(configuration: TrainingConfiguration, directory: URL, vocabularySize: Int? = nil) throws {
         let data = try TrainingData.prepare(configuration, vocabularySize: vocabularySize)
         var configuration = configuration
+        // A file or directory is kept as an absolute path, so that --resume finds it from anywhere.
+        if !TrainingData.builtInNames.contains(configuration.data) {
+            configuration.data = URL(fileURLWithPath: configuration.data).standardizedFileURL.path
+        }
         configuration.model.vocabularySize = data.tokenizer.vocabularySize
         configuration.tokenizer = data.tokenizer.kind  // a prepared directory brings its own
         try configuration.validate()

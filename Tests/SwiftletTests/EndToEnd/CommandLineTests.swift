@@ -114,6 +114,21 @@ import Testing
         }
     }
 
+    /// A run on a data file given by a relative path resumes from another working directory: the
+    /// run keeps the file's absolute path.
+    @Test func resumeFindsTheDataFromAnotherDirectory() throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // keep the folder until the test ends
+        try ToyDatasets.counting(0..<300).write(to: directory.file("data.txt"), atomically: true, encoding: .utf8)
+        let settings = Array(tinyModel.dropFirst(2)) + ["--eval-interval", "2"]  // without --data counting
+        let first = try CommandLineTool.run(["train", "--data", "data.txt", "--steps", "2", "--out", "run"] + settings,
+                                            in: directory.url)
+        #expect(first.status == 0, "\(first.error)")
+        let resumed = try CommandLineTool.run(["train", "--resume", "--steps", "4", "--out", directory.file("run").path],
+                                              in: FileManager.default.temporaryDirectory)
+        #expect(resumed.status == 0, "\(resumed.error)")
+    }
+
     @Test func sampleIsStreamedAndReproducible() throws {
         let outDirectory = try TemporaryDirectory()
         defer { withExtendedLifetime(outDirectory) {} }  // keep the folder until the test ends

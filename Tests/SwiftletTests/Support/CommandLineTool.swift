@@ -18,11 +18,12 @@ struct CommandLineTool {
         return url
     }
 
-    /// Runs `swiftlet arguments…` to completion.
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `swiftlet arguments…` to completion, in `directory` when given (else this process's).
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
