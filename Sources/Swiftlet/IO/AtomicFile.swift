@@ -19,7 +19,7 @@ public enum AtomicFile {
     /// Writes `parts` one after the other as the file's contents, atomically.
     public static func write(parts: [any ContiguousBytes], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try createDirectory(directory)
         let temporary = directory.appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -40,6 +40,26 @@ public enum AtomicFile {
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
+        }
+    }
+
+    /// Creates `directory` and its parents where missing, or throws a message that names the
+    /// problem: a file in the way (the directory itself or a parent), or the system's reason.
+    public static func createDirectory(_ directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        var ancestor = directory.standardizedFileURL
+        while ancestor.path != "/" {
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw AtomicFileError.cannotCreateDirectory(directory.path, "\(ancestor.path) is a file, not a folder")
+                }
+                break
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw AtomicFileError.cannotCreateDirectory(directory.path, error.localizedDescription)
         }
     }
 
@@ -64,10 +84,12 @@ public enum AtomicFile {
 
 public enum AtomicFileError: Error, CustomStringConvertible {
     case cannotWrite(String, String)
+    case cannotCreateDirectory(String, String)
 
     public var description: String {
         switch self {
         case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
+        case .cannotCreateDirectory(let path, let reason): "cannot create the folder \(path): \(reason)"
         }
     }
 }

@@ -13,7 +13,7 @@ public final class MetricsLogWriter {
     public init(url: URL, truncatingAfter step: Int? = nil) throws {
         self.url = url
         let manager = FileManager.default
-        try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(url.deletingLastPathComponent())
         if let step, let existing = try? String(contentsOf: url, encoding: .utf8) {
             let kept = existing.split(separator: "\n").filter { line in
                 guard let record = MetricsLogWriter.parse(line), let recordStep = record["step"] as? Int else { return false }

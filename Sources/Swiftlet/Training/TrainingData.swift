@@ -49,7 +49,7 @@ public struct TrainingData: Sendable {
     /// Writes `train.bin`, `val.bin` (token files) and `tokenizer.json` into `directory`, so a
     /// later run can train on it without tokenizing again.
     public func write(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(directory)
         try TokenFile.write(train.tokens(), vocabularySize: tokenizer.vocabularySize, to: directory.appendingPathComponent("train.bin"))
         try TokenFile.write(validation.tokens(), vocabularySize: tokenizer.vocabularySize, to: directory.appendingPathComponent("val.bin"))
         try tokenizer.write(to: directory.appendingPathComponent("tokenizer.json"))

@@ -128,7 +128,7 @@ public final class TrainingRun {
         // Fail now, not at the first evaluation, if the validation split is too short.
         _ = try BatchSampler(data: data.validation, batchSize: batch, blockSize: block, seed: 0)
         self.metricsURL = directory.url.appendingPathComponent("metrics.jsonl")
-        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(directory.url)
         self.startsNewRun = startsNewRun
         // A new run replaces a run the directory held: its log, best checkpoint and curve would
         // otherwise pass for this run's until its first evaluation (last.safetensors is written

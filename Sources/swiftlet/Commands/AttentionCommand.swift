@@ -28,7 +28,7 @@ struct AttentionCommand: ParsableCommand {
         let url = try CheckpointLocation.resolve(checkpoint)
         let (model, savedTokenizer) = try ModelCheckpoint.load(url)
         guard let tokenizer = savedTokenizer else {
-            throw ValidationError("\(url.path) has no tokenizer; it cannot turn the prompt into ids")
+            throw CommandError("\(url.path) has no tokenizer; it cannot turn the prompt into ids")
         }
         let config = model.config
         if let layer, !(0..<config.layerCount).contains(layer) {
@@ -81,14 +81,7 @@ struct AttentionCommand: ParsableCommand {
     }
 }
 
-/// Creates `directory` (and its parents) or throws a message naming it.
+/// Creates `directory` (and its parents) or throws a message naming the problem.
 func createDirectory(_ directory: URL) throws {
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-        guard isDirectory.boolValue else { throw ValidationError("\(directory.path) exists and is not a directory") }
-        return
-    }
-    do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-        throw ValidationError("cannot create the directory \(directory.path): \(error.localizedDescription)")
-    }
+    try AtomicFile.createDirectory(directory)
 }

@@ -50,7 +50,7 @@ struct PositionalEncodingCommand: ParsableCommand {
             let url = try CheckpointLocation.resolve(checkpoint ?? "")
             let (model, _) = try ModelCheckpoint.load(url)
             guard model.config.position == .learned else {
-                throw ValidationError("\(url.path) has no learned position table: its model uses \(model.config.position.rawValue) positions")
+                throw CommandError("\(url.path) has no learned position table: its model uses \(model.config.position.rawValue) positions")
             }
             let wpe = try model.parameters.tensor(named: "transformer.wpe.weight")
             let (length, channels) = (wpe.shape[0], wpe.shape[1])
@@ -82,11 +82,11 @@ struct LossCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: runDirectory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("no run directory at \(runDirectory)")
+            throw CommandError("no run directory at \(runDirectory)")
         }
         let metrics = directory.appendingPathComponent("metrics.jsonl")
         guard FileManager.default.fileExists(atPath: metrics.path) else {
-            throw ValidationError("\(runDirectory) has no metrics.jsonl: is it a training run's directory (swiftlet train --out)?")
+            throw CommandError("\(runDirectory) has no metrics.jsonl: is it a training run's directory (swiftlet train --out)?")
         }
         let picture = try LossCurvePlot(metricsLog: metrics, title: "loss: \(directory.lastPathComponent)", logarithmicLoss: logScale)
         let file = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("loss.png")

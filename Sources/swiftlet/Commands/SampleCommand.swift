@@ -42,7 +42,7 @@ struct SampleCommand: ParsableCommand {
         let url = try CheckpointLocation.resolve(checkpoint)
         let (model, savedTokenizer) = try ModelCheckpoint.load(url)
         guard let tokenizer = savedTokenizer else {
-            throw ValidationError("\(url.path) has no tokenizer; it cannot turn text into ids")
+            throw CommandError("\(url.path) has no tokenizer; it cannot turn text into ids")
         }
         let promptText = try prompt.map(PromptText.read) ?? Self.defaultPrompt(for: tokenizer)
         let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
@@ -93,7 +93,7 @@ extension SampleCommand {
 /// best.safetensors, else its last.safetensors; or a Hugging Face GPT-2 directory.
 enum CheckpointLocation {
     static func resolve(_ path: String) throws -> URL {
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no checkpoint at \(path)") }
+        guard FileManager.default.fileExists(atPath: path) else { throw CommandError("no checkpoint at \(path)") }
         return try ModelCheckpoint.location(of: URL(fileURLWithPath: path))
     }
 }
@@ -103,8 +103,8 @@ enum PromptText {
     static func read(_ argument: String) throws -> String {
         guard argument.hasPrefix("@") else { return argument }
         let path = String(argument.dropFirst())
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the prompt file \(path)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("the prompt file \(path) is not UTF-8 text") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read the prompt file \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CommandError("the prompt file \(path) is not UTF-8 text") }
         return text
     }
 }

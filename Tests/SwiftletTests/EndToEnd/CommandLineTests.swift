@@ -204,6 +204,24 @@ import Testing
         #expect(!result.error.contains("Fatal error"), "crashed: \(result.error)")
     }
 
+    /// An output path with a file in the way, and a file that cannot be read while the command
+    /// runs: one clear line, status 1, no usage text (that is for bad arguments).
+    @Test func filesInTheWayAndMissingFilesAreNamed() throws {
+        let directory = try TemporaryDirectory()
+        try Data().write(to: directory.file("afile"))
+        for out in [directory.file("afile"), directory.file("afile").appendingPathComponent("run")] {
+            let result = try CommandLineTool.run(["train"] + tinyModel + ["--steps", "1", "--out", out.path])
+            #expect(result.status == 1 && result.error.contains("\(directory.file("afile").path) is a file, not a folder"),
+                    "\(result.error)")
+        }
+        try ToyDatasets.counting(0..<50).write(to: directory.file("corpus.txt"), atomically: true, encoding: .utf8)
+        let bpe = try CommandLineTool.run(["bpe", "train", "--corpus", directory.file("corpus.txt").path, "--vocab-size", "300",
+                                           "--out", directory.file("afile").appendingPathComponent("bpe.json").path])
+        #expect(bpe.status != 0 && bpe.error.contains("is a file, not a folder"), "\(bpe.error)")
+        let prompt = try CommandLineTool.run(["sample", "--checkpoint", directory.url.path, "--prompt", "@\(directory.file("missing").path)"])
+        #expect(prompt.status == 1 && !prompt.error.contains("Usage"), "\(prompt.error)")
+    }
+
     @Test func preparedDirectoryTrainsWithItsOwnTokenizer() throws {
         let directory = try TemporaryDirectory()
         let prepared = directory.file("prepared")
