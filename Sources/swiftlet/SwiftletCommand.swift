@@ -1,4 +1,5 @@
 import ArgumentParser
+import Swiftlet
 
 /// `swiftlet`: train, sample, evaluate and benchmark GPT models on the CPU.
 @main
@@ -12,4 +13,10 @@ struct SwiftletCommand: ParsableCommand {
             BenchCommand.self, InfoCommand.self, GenerationSpeedCommand.self,
         ]
     )
+
+    /// Checks OMP_NUM_THREADS before any kernel runs: OpenMP's runtime aborts on some values.
+    static func main() {
+        if let problem = Runtime.threadEnvironmentProblem() { exit(withError: CommandError(problem)) }
+        main(nil)
+    }
 }

@@ -28,4 +28,19 @@ import Testing
         #expect(file.metadata["config"] == "{\"n\": 1}")
         #expect(throws: SafeTensorsError.self) { try file.floats("ids") }
     }
+
+    /// OMP_NUM_THREADS values OpenMP's runtime aborts or misbehaves on are named before any
+    /// kernel runs; valid ones (a count, or a list for nested regions) pass.
+    @Test func invalidThreadEnvironmentIsNamed() throws {
+        for value in ["abc", "", "-1", "0", "99999999999", "2,", " "] {
+            let problem = Runtime.threadEnvironmentProblem(["OMP_NUM_THREADS": value])
+            #expect(problem?.contains("is not a thread count") == true, "'\(value)'")
+        }
+        for value in ["1", "2", " 2", "2,1", "1024"] {
+            #expect(Runtime.threadEnvironmentProblem(["OMP_NUM_THREADS": value]) == nil, "'\(value)'")
+        }
+        #expect(Runtime.threadEnvironmentProblem([:]) == nil)
+        let result = try CommandLineTool.run(["info"], environment: ["OMP_NUM_THREADS": "abc"])
+        #expect(result.status == 1 && result.error.contains("OMP_NUM_THREADS=\"abc\""), "\(result.error)")
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SwiftletKernels
 
 /// The instruction-set path the C kernels take.
@@ -45,10 +46,30 @@ public enum Runtime {
     /// Whether the kernels were built with OpenMP. Without it they run on one thread.
     public static var isOpenMPEnabled: Bool { swl_openmp_enabled() != 0 }
 
-    /// Threads the kernels use.
+    /// The most threads the kernels take (OpenMP's runtime fails well before a huge count).
+    public static let maximumThreads = 1024
+
+    /// Threads the kernels use, 1…`maximumThreads` (a value outside is clamped).
     public static var threads: Int {
         get { Int(swl_threads_get()) }
-        set { swl_threads_set(Int32(clamping: max(1, newValue))) }
+        set { swl_threads_set(Int32(min(max(1, newValue), maximumThreads))) }
+    }
+
+    /// What is wrong with `OMP_NUM_THREADS` in `environment`, or nil when it is unset or valid:
+    /// a comma-separated list of whole numbers, the first 1…`maximumThreads`. OpenMP's runtime
+    /// reads it at the first parallel kernel and aborts or misbehaves on other values (an empty
+    /// string, "abc", "-1", a number too big for it), so a program checks it first.
+    public static func threadEnvironmentProblem(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        guard let value = environment["OMP_NUM_THREADS"] else { return nil }
+        let counts = value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let first = counts.first ?? nil, counts.allSatisfy({ $0 != nil && $0! >= 1 }),
+              first <= maximumThreads else {
+            return "OMP_NUM_THREADS=\"\(value)\" is not a thread count: give a whole number from 1 to \(maximumThreads), or unset it"
+        }
+        return nil
     }
 
     /// The ISA path the kernels use now.

@@ -34,7 +34,7 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1, got \(numSamples)") }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateThreads(threads)
     }
 
     func run() throws {

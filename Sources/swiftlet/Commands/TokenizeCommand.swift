@@ -51,7 +51,7 @@ struct TokenizeCommand: ParsableCommand {
     var input: String
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateThreads(threads)
     }
 
     func run() throws {

@@ -22,7 +22,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Run") var runOptions: RunOptions
 
     func validate() throws {
-        if let threads = runOptions.threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateThreads(runOptions.threads)
         if runOptions.resume, data.data != nil || data.tokenizer != nil || data.vocab != nil {
             throw ValidationError("--resume continues with the run's own data and tokenizer; drop --data, --tokenizer and --vocab")
         }

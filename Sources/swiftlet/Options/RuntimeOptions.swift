@@ -10,7 +10,7 @@ struct RuntimeOptions: ParsableArguments {
     var isa: InstructionSet?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try validateThreads(threads)
     }
 
     func apply() throws {
@@ -24,3 +24,11 @@ struct RuntimeOptions: ParsableArguments {
 }
 
 extension InstructionSet: ExpressibleByArgument {}
+
+/// --threads, where given, is 1…`Runtime.maximumThreads`.
+func validateThreads(_ threads: Int?) throws {
+    guard let threads else { return }
+    guard (1...Runtime.maximumThreads).contains(threads) else {
+        throw ValidationError("--threads must be from 1 to \(Runtime.maximumThreads), got \(threads)")
+    }
+}

@@ -18,12 +18,16 @@ struct CommandLineTool {
         return url
     }
 
-    /// Runs `swiftlet arguments…` to completion, in `directory` when given (else this process's).
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// Runs `swiftlet arguments…` to completion, in `directory` when given (else this process's),
+    /// with `environment` added to this process's environment.
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
