@@ -43,6 +43,18 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files that writes of `url` by processes no longer running left
+    /// beside it (a process killed mid-write: its `.name.tmp-PID-…` never replaced the file).
+    public static func removeLeftovers(of url: URL) {
+        let directory = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory.appendingPathComponent(name).path) }
+        }
+    }
+
     /// Creates `directory` and its parents where missing, or throws a message that names the
     /// problem: a file in the way (the directory itself or a parent), or the system's reason.
     public static func createDirectory(_ directory: URL) throws {

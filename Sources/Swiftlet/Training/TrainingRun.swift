@@ -130,6 +130,7 @@ public final class TrainingRun {
         self.metricsURL = directory.url.appendingPathComponent("metrics.jsonl")
         try AtomicFile.createDirectory(directory.url)
         self.startsNewRun = startsNewRun
+        for file in [directory.last, directory.best] { AtomicFile.removeLeftovers(of: file) }
         // A new run replaces a run the directory held: its log, best checkpoint and curve would
         // otherwise pass for this run's until its first evaluation (last.safetensors is written
         // over at the first save).

@@ -3,8 +3,11 @@ import Glibc
 #endif
 
 /// Turns Ctrl-C (SIGINT) into a flag the training loop polls, so it can save a checkpoint and
-/// exit cleanly. A second Ctrl-C exits at once.
+/// exit cleanly; says so on stderr. A second Ctrl-C exits at once, without saving (a checkpoint
+/// being written is left as it was: the atomic write's temporary file never replaces it).
 enum InterruptSignal {
+    private static let notice = Array("\nstopping after this step to save last.safetensors (Ctrl-C again quits without saving)\n".utf8)
+
     nonisolated(unsafe) private static var interrupted: sig_atomic_t = 0
 
     static var wasRaised: Bool { interrupted != 0 }
@@ -18,6 +21,8 @@ enum InterruptSignal {
         signal(SIGINT) { _ in
             if InterruptSignal.interrupted != 0 { _exit(130) }
             InterruptSignal.interrupted = 1
+            // write(2) is async-signal-safe; the bytes were made before the signal came.
+            _ = InterruptSignal.notice.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }
 }

@@ -126,6 +126,24 @@ import Testing
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory.url.path)) == ["last.safetensors", "best.safetensors"])
     }
 
+    /// A write killed midway leaves its temporary file; the next run's start removes those of
+    /// processes no longer running and leaves a live writer's alone. The file itself stays.
+    @Test func leftoverTemporaryFilesOfDeadWritersAreRemoved() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.file("last.safetensors")
+        try AtomicFile.write(Data([1, 2, 3]), to: target)
+        var dead: Int32 = 999_999
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        let deadFile = directory.file(".last.safetensors.tmp-\(dead)-17")
+        let liveFile = directory.file(".last.safetensors.tmp-\(getpid())-18")
+        let otherFile = directory.file(".best.safetensors.tmp-\(dead)-19")
+        for file in [deadFile, liveFile, otherFile] { try Data([9]).write(to: file) }
+        AtomicFile.removeLeftovers(of: target)
+        #expect(!FileManager.default.fileExists(atPath: deadFile.path))
+        #expect(FileManager.default.fileExists(atPath: liveFile.path) && FileManager.default.fileExists(atPath: otherFile.path))
+        #expect(try Data(contentsOf: target) == Data([1, 2, 3]))
+    }
+
     @Test func damagedFilesNameTheFileAndTheProblem() throws {
         let directory = try TemporaryDirectory()
         let good = try Self.training().serialized()
