@@ -31,6 +31,10 @@ public struct SamplingParameters: Codable, Equatable, Sendable {
     /// Throws a `GenerationError` naming the first invalid parameter.
     public func validate() throws {
         guard temperature >= 0, temperature.isFinite else { throw GenerationError.invalidParameter("temperature must be ≥ 0, got \(temperature)") }
+        // Dividing the logits by a smaller one overflows them (1/1e-39 is inf in Float).
+        guard temperature == 0 || temperature >= 1e-6 else {
+            throw GenerationError.invalidParameter("temperature must be 0 (greedy) or at least 1e-6, got \(temperature)")
+        }
         if let topK, topK < 1 { throw GenerationError.invalidParameter("top-k must be ≥ 1, got \(topK)") }
         if let topP, !(topP > 0 && topP <= 1) { throw GenerationError.invalidParameter("top-p must be in (0, 1], got \(topP)") }
         if let minP, !(minP >= 0 && minP <= 1) { throw GenerationError.invalidParameter("min-p must be in [0, 1], got \(minP)") }

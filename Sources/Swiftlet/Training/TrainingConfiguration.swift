@@ -169,24 +169,38 @@ extension TrainingConfiguration {
             }
             merged.merge(layer.filter { $0.key != "preset" }) { _, new in new }
         }
-        let data: Data
-        do {
-            data = try JSONSerialization.data(withJSONObject: merged)
-        } catch {
-            throw ConfigError(field: "config", reason: "holds a value that is not JSON")
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            if let number = value as? Double, !number.isFinite {
+                throw ConfigError(field: key, reason: "must be a finite number, got \(number)")
+            }
         }
         do {
-            let configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
+            let configuration = try decode(merged)
             try configuration.validate()
             return configuration
         } catch let error as ConfigError {
             throw error
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            let field = context.codingPath.last?.stringValue ?? "config"
-            throw ConfigError(field: field, reason: "has the wrong type or value (\(context.debugDescription))")
+            // Some failures (a fraction for a whole number, a negative seed) come without a key:
+            // name the setting without which the rest decodes.
+            let field = context.codingPath.last?.stringValue
+                ?? merged.keys.sorted().first { key in (try? decode(merged.filter { $0.key != key })) != nil } ?? "config"
+            let value = merged[field].map { " (got \($0))" } ?? ""
+            throw ConfigError(field: field, reason: "has the wrong type or value\(value)")
         } catch {
             throw ConfigError(field: "config", reason: "\(error)")
         }
+    }
+
+    /// Decodes a layer of settings (every key optional).
+    private static func decode(_ layer: Layer) throws -> TrainingConfiguration {
+        let data: Data
+        do {
+            data = try JSONSerialization.data(withJSONObject: layer)
+        } catch {
+            throw ConfigError(field: "config", reason: "holds a value that is not JSON")
+        }
+        return try JSONDecoder().decode(TrainingConfiguration.self, from: data)
     }
 
     /// Reads a JSON config file as a layer.

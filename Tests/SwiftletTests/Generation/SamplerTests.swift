@@ -50,8 +50,10 @@ import Testing
         #expect((0..<20).allSatisfy { _ in masked.next(logits: [0, 9, 1], history: []) == 1 })
     }
 
-    @Test func invalidParametersAreNamed() {
+    @Test func invalidParametersAreNamed() throws {
         #expect(throws: GenerationError.self) { try SamplingParameters(temperature: -1).validate() }
+        #expect(throws: GenerationError.self) { try SamplingParameters(temperature: 1e-30).validate() }  // logits/T overflow
+        try SamplingParameters(temperature: 1e-6).validate()
         #expect(throws: GenerationError.self) { try SamplingParameters(topP: 0).validate() }
         #expect(throws: GenerationError.self) { try SamplingParameters(topK: 0).validate() }
     }
