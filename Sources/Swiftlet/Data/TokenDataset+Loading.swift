@@ -17,6 +17,12 @@ extension TokenDataset {
     /// tokenizes it with `tokenizer`.
     /// - Throws: `DataError` for an empty file, or a text file when `tokenizer` is nil.
     public static func load(_ url: URL, tokenizer: (any Tokenizer)?, threads: Int = 1) throws -> TokenDataset {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let hint = FileManager.default.fileExists(atPath: url.appendingPathComponent("val.bin").path)
+                ? "; give one of its token files, such as \(url.appendingPathComponent("val.bin").path)" : ""
+            throw DataError(source: url.path, reason: "is a folder, not a text or token file\(hint)")
+        }
         if try isTokenFile(url) { return try TokenDataset(contentsOf: url) }
         guard let tokenizer else {
             throw DataError(source: url.path, reason: "is a text file, and there is no tokenizer to encode it; give a token file or a model with a tokenizer")

@@ -21,6 +21,10 @@ public enum TokenizerResources {
 
     /// Reads a UTF-8 text file; a missing file or bytes that are not UTF-8 give an error naming it.
     public static func readText(_ url: URL) throws -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw TokenizerError.invalidFile(path: url.path, reason: "is a folder, not a text file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -181,6 +181,8 @@ import Testing
         try ToyDatasets.counting(0..<20).write(to: text, atomically: true, encoding: .utf8)
         let result = try CommandLineTool.run(["eval", "--checkpoint", out.appendingPathComponent("last.safetensors").path, "--data", text.path])
         #expect(result.status == 0, "\(result.error)")
+        let folder = try CommandLineTool.run(["eval", "--checkpoint", out.path, "--data", out.path])
+        #expect(folder.status != 0 && folder.error.contains("is a folder, not a text or token file"), "\(folder.error)")
         let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
         let loss = json?["loss"] as? Double
         #expect(loss.map { $0.isFinite && $0 > 0 } == true, "\(result.output)")
@@ -218,6 +220,10 @@ import Testing
         let bpe = try CommandLineTool.run(["bpe", "train", "--corpus", directory.file("corpus.txt").path, "--vocab-size", "300",
                                            "--out", directory.file("afile").appendingPathComponent("bpe.json").path])
         #expect(bpe.status != 0 && bpe.error.contains("is a file, not a folder"), "\(bpe.error)")
+        // A folder where a text file belongs.
+        let corpusFolder = try CommandLineTool.run(["bpe", "train", "--corpus", directory.url.path, "--vocab-size", "300",
+                                                    "--out", directory.file("bpe.json").path])
+        #expect(corpusFolder.status != 0 && corpusFolder.error.contains("is a folder, not a text file"), "\(corpusFolder.error)")
         let prompt = try CommandLineTool.run(["sample", "--checkpoint", directory.url.path, "--prompt", "@\(directory.file("missing").path)"])
         #expect(prompt.status == 1 && !prompt.error.contains("Usage"), "\(prompt.error)")
     }
