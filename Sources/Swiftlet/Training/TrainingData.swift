@@ -115,7 +115,8 @@ public struct TrainingData: Sendable {
         if let saved = try savedOrFixedTokenizer(configuration) {
             guard saved.kind == configuration.tokenizer else {
                 throw DataError(source: configuration.vocab ?? "--vocab",
-                                reason: "holds a \(saved.kind.rawValue) tokenizer, but --tokenizer is \(configuration.tokenizer.rawValue)")
+                                reason: "holds a \(saved.kind.rawValue) tokenizer, but the tokenizer setting is \(configuration.tokenizer.rawValue) "
+                                    + "(the preset's or the default, unless given); add --tokenizer \(saved.kind.rawValue)")
             }
             return saved
         }
