@@ -14,9 +14,11 @@ struct SwiftletCommand: ParsableCommand {
         ]
     )
 
-    /// Checks OMP_NUM_THREADS before any kernel runs: OpenMP's runtime aborts on some values.
+    /// Checks OMP_NUM_THREADS before any kernel runs (OpenMP's runtime aborts on some values),
+    /// except for help, which runs none.
     static func main() {
-        if let problem = Runtime.threadEnvironmentProblem() { exit(withError: CommandError(problem)) }
+        let asksForHelp = CommandLine.arguments.dropFirst().contains { ["-h", "--help", "help"].contains($0) }
+        if !asksForHelp, let problem = Runtime.threadEnvironmentProblem() { exit(withError: CommandError(problem)) }
         main(nil)
     }
 }

@@ -60,7 +60,8 @@ public final class Generator {
     }
 
     /// Generates from a text prompt, calling `onText` with each new piece of text as soon as its
-    /// bytes form complete characters. Returns the generated text (without the prompt).
+    /// bytes form complete characters. Returns the generated text (without the prompt; prompt +
+    /// text is the decoding of all the tokens, so a word tokenizer's text starts with a space).
     ///
     /// - Parameter sampler: picks each token; nil uses `Sampler(options.sampling)`.
     @discardableResult

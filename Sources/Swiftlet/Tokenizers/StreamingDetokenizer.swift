@@ -3,7 +3,8 @@
 /// Byte-level tokens can end in the middle of a character (an emoji is often 2–4 tokens). The
 /// detokenizer holds back an incomplete tail and emits it once the next token completes it. Bytes
 /// that can never become valid UTF-8 come out as U+FFFD, so the text pieces of a stream, joined,
-/// equal `String(decoding: tokenizer.decodeBytes(ids), as: UTF8.self)`.
+/// equal `String(decoding: tokenizer.decodeBytes(ids), as: UTF8.self)` (with `followsText`, that
+/// text with the tokenizer's separator in front).
 ///
 /// ```swift
 /// var detokenizer = StreamingDetokenizer(tokenizer: gpt2)

@@ -115,8 +115,8 @@ public struct TrainingData: Sendable {
         if let saved = try savedOrFixedTokenizer(configuration) {
             guard saved.kind == configuration.tokenizer else {
                 throw DataError(source: configuration.vocab ?? "--vocab",
-                                reason: "holds a \(saved.kind.rawValue) tokenizer, but the tokenizer setting is \(configuration.tokenizer.rawValue) "
-                                    + "(the preset's or the default, unless given); add --tokenizer \(saved.kind.rawValue)")
+                                reason: "holds a \(saved.kind.rawValue) tokenizer, but the setting `tokenizer` is "
+                                    + "\(configuration.tokenizer.rawValue); set it to \(saved.kind.rawValue) (--tokenizer \(saved.kind.rawValue))")
             }
             return saved
         }

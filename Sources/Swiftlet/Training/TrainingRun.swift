@@ -44,7 +44,8 @@ public final class TrainingRun {
     public var model: GPT { trainer.model }
     public var step: Int { trainer.optimizer.step }
 
-    /// Starts a new run. The model's `vocab_size` becomes the tokenizer's.
+    /// Starts a new run, replacing a run `directory` held (its checkpoints, log and curve). The
+    /// model's `vocab_size` becomes the tokenizer's; a data file's path is kept absolute.
     public convenience init(configuration: TrainingConfiguration, directory: URL, vocabularySize: Int? = nil) throws {
         let data = try TrainingData.prepare(configuration, vocabularySize: vocabularySize)
         var configuration = configuration
@@ -130,12 +131,13 @@ public final class TrainingRun {
         self.metricsURL = directory.url.appendingPathComponent("metrics.jsonl")
         try AtomicFile.createDirectory(directory.url)
         self.startsNewRun = startsNewRun
-        for file in [directory.last, directory.best] { AtomicFile.removeLeftovers(of: file) }
-        // A new run replaces a run the directory held: its log, best checkpoint and curve would
-        // otherwise pass for this run's until its first evaluation (last.safetensors is written
-        // over at the first save).
+        for name in ["last.safetensors", "best.safetensors", "config.json", "loss.png"] {
+            AtomicFile.removeLeftovers(of: directory.url.appendingPathComponent(name))
+        }
+        // A new run replaces a run the directory held: its log, checkpoints and curve would
+        // otherwise pass for this run's until its first save.
         if startsNewRun {
-            for stale in [metricsURL, directory.best, directory.url.appendingPathComponent("loss.png")] {
+            for stale in [metricsURL, directory.last, directory.best, directory.url.appendingPathComponent("loss.png")] {
                 try? FileManager.default.removeItem(at: stale)
             }
         }

@@ -72,16 +72,11 @@ struct AttentionCommand: ParsableCommand {
             guard layers.count == 1 else {
                 throw ValidationError("--out \(out) is one file but \(layers.count) layers would be drawn: give --layer, or a directory")
             }
-            try createDirectory(base.deletingLastPathComponent())
+            try AtomicFile.createDirectory(base.deletingLastPathComponent())
             return [base]
         }
-        try createDirectory(base)
+        try AtomicFile.createDirectory(base)
         let suffix = head.map { "-head\($0)" } ?? ""
         return layers.map { base.appendingPathComponent("attention-layer\($0)\(suffix).png") }
     }
-}
-
-/// Creates `directory` (and its parents) or throws a message naming the problem.
-func createDirectory(_ directory: URL) throws {
-    try AtomicFile.createDirectory(directory)
 }

@@ -23,10 +23,10 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let url = try ModelCheckpoint.location(of: URL(fileURLWithPath: path))
-        let path = url.path
+        let resolvedPath = url.path
         if url.hasDirectoryPath {
             let checkpoint = try HuggingFaceGPT2.load(directory: url)
-            print("file:       \(path) (Hugging Face GPT-2, shown as imported)")
+            print("file:       \(resolvedPath) (Hugging Face GPT-2, shown as imported)")
             printConfig(checkpoint.configJSON)
             print("parameters: \(checkpoint.parameterCount.formatted()) in \(checkpoint.tensors.count) tensors")
             if !summary {
@@ -43,8 +43,8 @@ struct InspectCommand: ParsableCommand {
             throw CheckpointError(reading: error)
         }
         let format = file.metadata[ModelCheckpoint.Key.format]
-        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        print("file:       \(path)\(bytes.map { " (\($0.formatted()) bytes)" } ?? "")")
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: resolvedPath)[.size] as? Int) ?? nil
+        print("file:       \(resolvedPath)\(bytes.map { " (\($0.formatted()) bytes)" } ?? "")")
         print("format:     \(format.map { "\($0) v\(file.metadata[ModelCheckpoint.Key.formatVersion] ?? "?")" } ?? "plain safetensors (not a Swiftlet checkpoint)")")
         if let config = file.metadata[ModelCheckpoint.Key.config] { printConfig(config) }
         if let tokenizerJSON = file.metadata[ModelCheckpoint.Key.tokenizer] {

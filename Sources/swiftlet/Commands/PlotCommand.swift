@@ -61,7 +61,7 @@ struct PositionalEncodingCommand: ParsableCommand {
         let picture = try PositionalEncodingPlot(flatValues: table.values, positions: table.shape[0],
                                                  dimensions: table.shape[1], title: title)
         let file = URL(fileURLWithPath: out ?? "pe-\(kind.rawValue).png")
-        try createDirectory(file.deletingLastPathComponent())
+        try AtomicFile.createDirectory(file.deletingLastPathComponent())
         try picture.write(to: file)
         print(file.path)
     }
@@ -90,7 +90,7 @@ struct LossCommand: ParsableCommand {
         }
         let picture = try LossCurvePlot(metricsLog: metrics, title: "loss: \(directory.lastPathComponent)", logarithmicLoss: logScale)
         let file = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("loss.png")
-        try createDirectory(file.deletingLastPathComponent())
+        try AtomicFile.createDirectory(file.deletingLastPathComponent())
         try picture.write(to: file)
         print(file.path)
     }

@@ -18,7 +18,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Prompt text, or @FILE to read it from a file (default: a newline, or where the tokenizer has none, the first token's text).")
     var prompt: String?
     @Option(name: .customLong("max-new-tokens"), help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
-    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0.8
+    @Option(help: "Sampling temperature (0 = greedy, else at least 1e-6).") var temperature: Float = 0.8
     @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens.") var topK: Int?
     @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens with this total probability.") var topP: Float?
     @Option(name: .customLong("min-p"), help: "Drop tokens less likely than this fraction of the best one.") var minP: Float?
@@ -35,6 +35,7 @@ struct SampleCommand: ParsableCommand {
         if numSamples < 1 { throw ValidationError("--num-samples must be at least 1, got \(numSamples)") }
         if maxNewTokens < 0 { throw ValidationError("--max-new-tokens must be ≥ 0, got \(maxNewTokens)") }
         try validateThreads(threads)
+        do { try sampling(index: 0).validate() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
@@ -48,8 +49,7 @@ struct SampleCommand: ParsableCommand {
         let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
         var stopTokens = Set<Int32>()
         if let endOfText = tokenizer.specialTokens[GPT2Tokenizer.endOfText] { stopTokens.insert(Int32(endOfText)) }
-        // Checked up front, so that a bad prompt or setting fails before any output.
-        try sampling(index: 0).validate()
+        // Checked up front, so that a bad prompt fails before any output.
         guard !(try tokenizer.encode(promptText, allowedSpecial: specials)).isEmpty else {
             throw GenerationError.invalidPrompt(
                 "the prompt \(promptText.debugDescription) encodes to no tokens (a \(tokenizer.kind.rawValue) tokenizer); give text it keeps")

@@ -38,6 +38,9 @@ struct TrainCommand: ParsableCommand {
         // defaults ← preset ← config file ← flags: the preset (the flag's, else the file's, else
         // tiny for a new run) goes first, whichever layer names it, so that both override it.
         let (flagPreset, filePreset) = (flags.removeValue(forKey: "preset"), file.removeValue(forKey: "preset"))
+        if runOptions.resume, flagPreset != nil || filePreset != nil {
+            throw ValidationError("--resume continues with the run's own settings; drop the preset (--preset or the config file's)")
+        }
         let preset: Any? = flagPreset ?? filePreset ?? (runOptions.resume ? nil : "tiny")
         // The tokenizer's target size is not a model setting: the model takes the tokenizer's size.
         let (flagSize, fileSize) = (flags.removeValue(forKey: "vocab_size"), file.removeValue(forKey: "vocab_size"))
@@ -50,10 +53,9 @@ struct TrainCommand: ParsableCommand {
             trainingRun = try TrainingRun.resume(directory: output, overrides: overrides)
         } else {
             let configuration = try TrainingConfiguration.resolve(layers: layers)
-            if FileManager.default.fileExists(atPath: CheckpointDirectory(output).last.path) {
-                print("note: \(output.path) holds a run; this new run replaces it (--resume continues one)")
-            }
+            let replaces = FileManager.default.fileExists(atPath: CheckpointDirectory(output).last.path)
             trainingRun = try TrainingRun(configuration: configuration, directory: output, vocabularySize: vocabularySize)
+            if replaces { print("note: \(output.path) held a run; this new run replaces it (--resume continues one)") }
         }
         try train(trainingRun, output: output)
     }

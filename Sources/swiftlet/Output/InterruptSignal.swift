@@ -6,13 +6,14 @@ import Glibc
 /// exit cleanly; says so on stderr. A second Ctrl-C exits at once, without saving (a checkpoint
 /// being written is left as it was: the atomic write's temporary file never replaces it).
 enum InterruptSignal {
-    private static let notice = Array("\nstopping after this step to save last.safetensors (Ctrl-C again quits without saving)\n".utf8)
+    private static let notice: StaticString = "\nstopping after this step to save last.safetensors (Ctrl-C again quits without saving)\n"
 
     nonisolated(unsafe) private static var interrupted: sig_atomic_t = 0
 
     static var wasRaised: Bool { interrupted != 0 }
 
     static func install() {
+        _ = (interrupted, notice)  // initialized here, not first in the handler
         // A parent may have spawned us with SIGINT blocked (the mask is inherited): unblock it.
         var set = sigset_t()
         sigemptyset(&set)
@@ -21,8 +22,8 @@ enum InterruptSignal {
         signal(SIGINT) { _ in
             if InterruptSignal.interrupted != 0 { _exit(130) }
             InterruptSignal.interrupted = 1
-            // write(2) is async-signal-safe; the bytes were made before the signal came.
-            _ = InterruptSignal.notice.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            // write(2) is async-signal-safe, and a StaticString's bytes are constant data.
+            _ = write(STDERR_FILENO, InterruptSignal.notice.utf8Start, InterruptSignal.notice.utf8CodeUnitCount)
         }
     }
 }

@@ -106,7 +106,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("best.safetensors").path))
         let again = try CommandLineTool.run(["train"] + tinyModel + ["--steps", "0", "--n-embd", "8", "--out", out.path])
         #expect(again.status == 0, "\(again.error)")
-        #expect(again.output.contains("holds a run; this new run replaces it"))
+        #expect(again.output.contains("held a run; this new run replaces it"))
         let (model, _) = try ModelCheckpoint.load(out.appendingPathComponent("last.safetensors"))
         #expect(model.config.embeddingSize == 8, "last.safetensors is still the old run's")
         for stale in ["best.safetensors", "loss.png"] {
@@ -224,8 +224,14 @@ import Testing
         let corpusFolder = try CommandLineTool.run(["bpe", "train", "--corpus", directory.url.path, "--vocab-size", "300",
                                                     "--out", directory.file("bpe.json").path])
         #expect(corpusFolder.status != 0 && corpusFolder.error.contains("is a folder, not a text file"), "\(corpusFolder.error)")
-        let prompt = try CommandLineTool.run(["sample", "--checkpoint", directory.url.path, "--prompt", "@\(directory.file("missing").path)"])
-        #expect(prompt.status == 1 && !prompt.error.contains("Usage"), "\(prompt.error)")
+        let run = directory.file("run")
+        #expect(try CommandLineTool.run(["train"] + tinyModel + ["--steps", "1", "--out", run.path]).status == 0)
+        let prompt = try CommandLineTool.run(["sample", "--checkpoint", run.path, "--prompt", "@\(directory.file("missing").path)"])
+        #expect(prompt.status == 1 && prompt.error.contains("cannot read the prompt file") && !prompt.error.contains("Usage"),
+                "\(prompt.error)")
+        // A preset would replace the resumed run's settings.
+        let resumeWithPreset = try CommandLineTool.run(["train", "--resume", "--preset", "tiny", "--steps", "2", "--out", run.path])
+        #expect(resumeWithPreset.status != 0 && resumeWithPreset.error.contains("drop the preset"), "\(resumeWithPreset.error)")
     }
 
     @Test func preparedDirectoryTrainsWithItsOwnTokenizer() throws {

@@ -22,5 +22,7 @@ import Testing
         expectRefused(["lr": "fast"], field: "lr", mentioning: "fast")
         expectRefused(["n_layers": 3], field: "n_layers", mentioning: "not a setting")
         #expect(try TrainingConfiguration.resolve(layers: [["preset": "tiny"], ["steps": 7]]).steps == 7)
+        let preset = #expect(throws: ConfigError.self) { try TrainingConfiguration.resolve(layers: [["preset": 3]]) }
+        #expect(preset?.field == "preset")
     }
 }
