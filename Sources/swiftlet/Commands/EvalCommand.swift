@@ -63,6 +63,9 @@ struct EvalCommand: ParsableCommand {
         if let batch {
             let result = try Evaluation.loss(of: model, onBatchFile: URL(fileURLWithPath: batch),
                                              writingLogitsTo: dumpLogits.map { URL(fileURLWithPath: $0) })
+            if result.tokens == 0 {
+                FileHandle.standardError.write(Data("note: every target in \(batch) is -1; nothing was scored (loss 0)\n".utf8))
+            }
             print("{\"loss\": \(result.loss), \"tokens\": \(result.tokens)}")
         } else if let data {
             var dataset = try TokenDataset.load(URL(fileURLWithPath: data), tokenizer: tokenizer, threads: Runtime.threads)

@@ -54,7 +54,10 @@ struct PositionalEncodingCommand: ParsableCommand {
             }
             let wpe = try model.parameters.tensor(named: "transformer.wpe.weight")
             let (length, channels) = (wpe.shape[0], wpe.shape[1])
-            let rows = min(positions ?? length, length)
+            if let positions, positions > length {
+                throw ValidationError("--positions \(positions): the model learned \(length) positions (its block_size); give at most \(length)")
+            }
+            let rows = positions ?? length
             table = try Tensor(shape: [rows, channels], values: Array(wpe.values.prefix(rows * channels)))
             title = "learned positional embedding (wpe)"
         }

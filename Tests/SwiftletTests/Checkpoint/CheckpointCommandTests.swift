@@ -44,6 +44,14 @@ import Testing
         #expect(Float(try Self.loss(result.output)) == expected)
         let logits = try SafeTensors(contentsOf: directory.file("logits.safetensors"))
         #expect(try logits.floats("logits").map(\.bitPattern) == model.logits().values.map(\.bitPattern))
+
+        // Every target ignored: loss 0 over 0 tokens, and a note that nothing was scored.
+        var ignored = SafeTensorsWriter()
+        try ignored.add("idx", int32s: ids, shape: [2, 16])
+        try ignored.add("targets", int32s: [Int32](repeating: -1, count: 32), shape: [2, 16])
+        try ignored.write(to: directory.file("ignored.safetensors"))
+        let none = try CommandLineTool.run(["eval", "--checkpoint", url.path, "--batch", directory.file("ignored.safetensors").path])
+        #expect(none.status == 0 && none.output.contains("\"tokens\": 0") && none.error.contains("nothing was scored"), "\(none.error)")
     }
 
     @Test func evalOnTextUsesTheCheckpointTokenizer() throws {

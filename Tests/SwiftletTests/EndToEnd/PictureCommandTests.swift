@@ -79,6 +79,7 @@ import Testing
             (["plot", "loss", FileManager.default.temporaryDirectory.path], "no metrics.jsonl"),
             (["plot", "loss", "/nonexistent/run"], "no run directory"),
             (["plot", "pe", "--kind", "learned"], "needs --checkpoint"),
+            (["plot", "pe", "--kind", "learned", "--checkpoint", run.path, "--positions", "17"], "learned 16 positions"),
             (["plot", "pe", "--kind", "sinusoidal", "--dimensions", "7"], "--dimensions"),
         ]
         for (arguments, mention) in cases {
