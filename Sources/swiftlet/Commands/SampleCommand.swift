@@ -88,23 +88,3 @@ extension SampleCommand {
         return (try? tokenizer.decode([first])) ?? "\n"
     }
 }
-
-/// Finds the checkpoint a user means (`ModelCheckpoint.location(of:)`): a file; a run directory's
-/// best.safetensors, else its last.safetensors; or a Hugging Face GPT-2 directory.
-enum CheckpointLocation {
-    static func resolve(_ path: String) throws -> URL {
-        guard FileManager.default.fileExists(atPath: path) else { throw CommandError("no checkpoint at \(path)") }
-        return try ModelCheckpoint.location(of: URL(fileURLWithPath: path))
-    }
-}
-
-/// Text given on the command line: literal, or @FILE.
-enum PromptText {
-    static func read(_ argument: String) throws -> String {
-        guard argument.hasPrefix("@") else { return argument }
-        let path = String(argument.dropFirst())
-        guard let data = FileManager.default.contents(atPath: path) else { throw CommandError("cannot read the prompt file \(path)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CommandError("the prompt file \(path) is not UTF-8 text") }
-        return text
-    }
-}
