@@ -69,7 +69,7 @@ public final class Generator {
         prompt: String, allowedSpecial: Set<String> = [], options: GenerationOptions,
         sampler: (any TokenSampler)? = nil, onText: (String) -> Void = { _ in }
     ) throws -> (text: String, reason: StopReason) {
-        let ids = try tokenizer.encode(prompt, allowedSpecial: allowedSpecial).map { Int32($0) }
+        let ids = try promptIds(prompt, allowedSpecial: allowedSpecial)
         var pieces = TextPieces(tokenizer: tokenizer, stopStrings: options.stopStrings)
         let result = try generateTokens(prompt: ids, options: options, sampler: sampler) { token in
             if let piece = try pieces.append(token) { onText(piece) }
@@ -77,6 +77,18 @@ public final class Generator {
         }
         if let piece = pieces.finish() { onText(piece) }
         return (pieces.text, pieces.stopped ? .stopString : result.reason)
+    }
+
+    /// The ids of a text prompt. Throws what the tokenizer throws (an unknown character, say), or
+    /// `GenerationError.invalidPrompt` when it keeps nothing of the text (a word tokenizer drops
+    /// whitespace): a caller can check a prompt this way before it shows anything.
+    public func promptIds(_ prompt: String, allowedSpecial: Set<String> = []) throws -> [Int32] {
+        let ids = try tokenizer.encode(prompt, allowedSpecial: allowedSpecial).map { Int32($0) }
+        guard !ids.isEmpty else {
+            throw GenerationError.invalidPrompt(
+                "the prompt \(prompt.debugDescription) encodes to no tokens (a \(tokenizer.kind.rawValue) tokenizer); give text it keeps")
+        }
+        return ids
     }
 
     /// Generates token ids after `prompt`, calling `onToken` with each; `onToken` returns false
@@ -140,7 +152,7 @@ final class TokenGeneration {
     init(model: GPT, prompt: [Int32], options: GenerationOptions, sampler: (any TokenSampler)?) throws {
         try options.sampling.validate()
         guard !prompt.isEmpty else {
-            throw GenerationError.invalidPrompt("the prompt encodes to no tokens; give at least one character")
+            throw GenerationError.invalidPrompt("the prompt has no tokens; give at least one")
         }
         guard options.maxNewTokens >= 0 else {
             throw GenerationError.invalidParameter("max new tokens must be ≥ 0, got \(options.maxNewTokens)")

@@ -49,12 +49,8 @@ struct SampleCommand: ParsableCommand {
         let specials = allowSpecial ? Set(tokenizer.specialTokens.keys) : []
         var stopTokens = Set<Int32>()
         if let endOfText = tokenizer.specialTokens[GPT2Tokenizer.endOfText] { stopTokens.insert(Int32(endOfText)) }
-        // Checked up front, so that a bad prompt fails before any output.
-        guard !(try tokenizer.encode(promptText, allowedSpecial: specials)).isEmpty else {
-            throw GenerationError.invalidPrompt(
-                "the prompt \(promptText.debugDescription) encodes to no tokens (a \(tokenizer.kind.rawValue) tokenizer); give text it keeps")
-        }
         let generator = Generator(model: model, tokenizer: tokenizer)
+        _ = try generator.promptIds(promptText, allowedSpecial: specials)  // a bad prompt fails before any output
         for index in 0..<numSamples {
             let sampling = sampling(index: index)
             let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
